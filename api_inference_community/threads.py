@@ -1,0 +1,49 @@
+"""How many CPUs this process may really use (affinity and cgroup quota aware)."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Optional
+
+
+def _cgroup_v2_quota(root: Path) -> Optional[float]:
+    try:
+        quota, period = (root / "cpu.max").read_text().split()[:2]
+    except (OSError, ValueError):
+        return None
+    if quota == "max":
+        return None
+    return int(quota) / int(period)
+
+
+def _cgroup_v1_quota(root: Path) -> Optional[float]:
+    try:
+        quota = int((root / "cpu" / "cpu.cfs_quota_us").read_text())
+        period = int((root / "cpu" / "cpu.cfs_period_us").read_text())
+    except (OSError, ValueError):
+        return None
+    return quota / period if quota > 0 and period > 0 else None
+
+
+def available_cpus(cgroup_root: str = "/sys/fs/cgroup") -> int:
+    """CPUs usable by this process: the smaller of its affinity mask and its cgroup quota."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    root = Path(cgroup_root)
+    quota = _cgroup_v2_quota(root) or _cgroup_v1_quota(root)
+    if quota:
+        cpus = min(cpus, max(1, math.ceil(quota)))
+    return max(1, cpus)
+
+
+def configure_torch_threads(count: int) -> None:
+    """Size PyTorch's intra-op pool, if the pipeline's library uses PyTorch."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.get_num_threads() != count:
+        torch.set_num_threads(count)

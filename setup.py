@@ -1,0 +1,31 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="api-inference-community",
+    version="0.1.0",
+    description="Serve any ML library's models over the Hugging Face Inference API contract",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    packages=find_packages(include=["api_inference_community", "api_inference_community.*"]),
+    package_data={"api_inference_community": ["templates/**/*", "templates/*"]},
+    include_package_data=True,
+    python_requires=">=3.9",
+    install_requires=[
+        "starlette>=1.0,<2",
+        "uvicorn>=0.30",
+        "pydantic>=2.5,<3",
+        "orjson>=3.9",
+        "numpy>=1.24",
+        "pillow>=10",
+        "av>=12",
+        "huggingface_hub>=0.30",
+        "prometheus_client>=0.20",
+        "anyio>=4",
+    ],
+    extras_require={
+        "test": ["pytest>=8", "httpx>=0.27", "requests>=2.31", "docker>=7"],
+        "dev": ["ruff>=0.6"],
+    },
+    entry_points={"console_scripts": ["api-inference-community=api_inference_community.cli:main"]},
+)
