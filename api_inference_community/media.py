@@ -162,9 +162,7 @@ def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Ima
             f"Invalid image: too large ({width}x{height} = {width * height} pixels, the limit is {max_pixels} pixels)"
         )
     try:
-        if getattr(image, "n_frames", 1) > 1:
-            image.seek(0)
-        image.load()
+        image.load()  # A freshly opened animated image is at its first frame.
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise MediaError(f"Invalid image: too large ({exc})") from exc
     except MemoryError:
@@ -206,8 +204,8 @@ def to_rgb(image: Image.Image) -> Image.Image:
     if mode in _HIGH_DEPTH_MODES:
         return _high_depth_to_rgb(image)
     if _has_alpha(image):
-        rgba = image.convert("LA").convert("RGBA") if mode == "La" else image
-        rgba = rgba.convert("RGBA")
+        source = image.convert("LA") if mode == "La" else image
+        rgba = source.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(background, rgba).convert("RGB")
     return image.convert("RGB")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import signal
+import sys
 from typing import Optional, Sequence
 
 import uvicorn
@@ -13,6 +15,8 @@ from .config import get_settings
 def run(app: str, host: Optional[str] = None, port: Optional[int] = None) -> None:
     """Serve `app` ("module:attribute") until SIGTERM or SIGINT."""
     settings = get_settings()
+    # uvicorn drains, then re-raises SIGTERM to the previous handler: make that an exit 0.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(
         app,
         host=host or settings.host,

@@ -81,7 +81,8 @@ class LiveServer:
         raise TimeoutError(f"{self.url}{path} did not answer {status} within {timeout} s:\n{self.logs()}")
 
     def logs(self) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text(errors="replace")
 
     def stop(self, timeout: float = 30.0) -> int:

@@ -11,11 +11,12 @@ from typing import Optional
 def _cgroup_v2_quota(root: Path) -> Optional[float]:
     try:
         quota, period = (root / "cpu.max").read_text().split()[:2]
+        if quota == "max":
+            return None
+        quota_us, period_us = int(quota), int(period)
     except (OSError, ValueError):
         return None
-    if quota == "max":
-        return None
-    return int(quota) / int(period)
+    return quota_us / period_us if quota_us > 0 and period_us > 0 else None
 
 
 def _cgroup_v1_quota(root: Path) -> Optional[float]:

@@ -15,6 +15,7 @@ import base64
 import binascii
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -192,7 +193,7 @@ def decode_tensor(tensor: Dict[str, Any]) -> np.ndarray:
     raw = _decode_base64(tensor["data"], "tensor")
     dtype_name = tensor["dtype"]
     dtype = np.dtype("uint16") if dtype_name == "bfloat16" else np.dtype(dtype_name)
-    count = int(np.prod(tensor["shape"], dtype=np.int64))
+    count = math.prod(tensor["shape"])  # Python ints: a huge shape must not wrap around
     if count * dtype.itemsize != len(raw):
         raise InvalidInput(
             f"`inputs`: tensor of shape {tensor['shape']} and dtype {dtype_name} needs "
