@@ -26,7 +26,7 @@ from .metrics import Metrics
 from .pipelines import Pipeline
 from .responses import json_response
 from .tasks import TASKS, InputKind, OutputKind, TaskSpec
-from .validation import Limits, Payload, parse_payload
+from .validation import Limits, Payload, json_options, parse_payload
 
 logger = logging.getLogger(__name__)
 
@@ -121,9 +121,14 @@ async def unless_disconnected(request: Request, work: Awaitable[Any]) -> Any:
     return task.result()
 
 
-def wants_to_wait(request: Request, payload: Payload) -> bool:
+def wants_to_wait(request: Request, payload: Optional[Payload] = None, body: bytes = b"") -> bool:
+    """Whether the client asked to wait for the model (header, or `options` in the body)."""
     header = request.headers.get("x-wait-for-model", "").strip().lower()
-    return header in {"1", "true", "yes"} or payload.options.wait_for_model
+    if header in {"1", "true", "yes"}:
+        return True
+    if payload is not None:
+        return payload.options.wait_for_model
+    return body.lstrip()[:1] == b"{" and json_options(body).get("wait_for_model") is True
 
 
 # ----------------------------------------------------------------- routes
@@ -209,6 +214,8 @@ async def _answer(request: Request, service: Service, headers: Dict[str, str], s
     engine.check_available(wait_for_model=True)  # fail fast on a failed load or shutdown
     limits = service.limits()
     if limits.sampling_rate is None and spec.input_kind == InputKind.AUDIO and engine.state == ModelState.LOADING:
+        # the pipeline tells its sampling rate only once loaded: decoding must wait for it
+        engine.check_available(wait_for_model=wants_to_wait(request, body=body))
         await engine.wait_loaded()
         limits = service.limits()
     if spec.input_kind in MEDIA_INPUTS or len(body) > OFF_LOOP_BODY_BYTES:

@@ -141,6 +141,13 @@ def split_request(document: Any, spec: TaskSpec) -> Tuple[Any, Dict[str, Any], D
     return document[key], {**extras, **parameters}, options
 
 
+def json_options(body: bytes) -> Dict[str, Any]:
+    """The `options` object of a JSON body, or {} (no validation: a peek before decoding)."""
+    is_json, document = _load_json(body)
+    options = document.get("options") if is_json and isinstance(document, dict) else None
+    return options if isinstance(options, dict) else {}
+
+
 def validate_parameters(parameters: Dict[str, Any], spec: TaskSpec) -> Dict[str, Any]:
     """Check parameters against the task's schema; return them without unset values."""
     try:

@@ -152,3 +152,28 @@ def test_max_batch_wait_gathers_sequentially_arriving_requests(tmp_path):
         responses = post_many(client, [{"inputs": "x"}] * 4, workers=4)
         assert all(r.status_code == 200 for r in responses)
     assert max(pipeline.batches) > 1
+
+
+def test_audio_pipeline_that_sets_its_rate_at_load_still_answers_503_while_loading(tmp_path):
+    from fakes import Transcriber
+
+    gate = Gate()
+
+    class RateAtLoad(Transcriber):
+        sampling_rate = None
+
+        def __init__(self, model_id):
+            gate.pass_through("load")
+            self.sampling_rate = 16000
+
+    from test_app import wav_bytes
+
+    tasks = {"automatic-speech-recognition": RateAtLoad}
+    with serving(tasks, "automatic-speech-recognition", tmp_path, wait=False) as client:
+        assert gate.entered.wait(10)
+        assert client.post("/", content=wav_bytes()).status_code == 503
+        with ThreadPoolExecutor(1) as pool:
+            waiting = pool.submit(client.post, "/", content=wav_bytes(), headers={"x-wait-for-model": "1"})
+            threading.Timer(0.2, gate.opened.set).start()
+            response = waiting.result(10)
+        assert response.status_code == 200 and response.json()["text"].startswith("8000 samples")
