@@ -10,7 +10,7 @@ from typing_extensions import Annotated
 Text = Annotated[StrictStr, Field(min_length=1)]
 TextOrTexts = Union[Text, Annotated[List[Text], Field(min_length=1)]]
 PositiveInt = Annotated[int, Field(strict=True, ge=1)]
-Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+Probability = Annotated[float, Field(strict=True, ge=0.0, le=1.0)]
 LabelList = Union[Text, Annotated[List[Text], Field(min_length=1)]]
 
 
@@ -99,12 +99,12 @@ class Generation(Open):
     max_new_tokens: Optional[PositiveInt] = None
     top_k: Optional[PositiveInt] = None
     top_p: Optional[Probability] = None
-    max_time: Optional[Annotated[float, Field(ge=0.0, le=120.0)]] = None
-    repetition_penalty: Optional[Annotated[float, Field(ge=0.0, le=100.0)]] = None
-    temperature: Optional[Annotated[float, Field(ge=0.0, le=100.0)]] = None
+    max_time: Optional[Annotated[float, Field(strict=True, ge=0.0, le=120.0)]] = None
+    repetition_penalty: Optional[Annotated[float, Field(strict=True, ge=0.0, le=100.0)]] = None
+    temperature: Optional[Annotated[float, Field(strict=True, ge=0.0, le=100.0)]] = None
     num_return_sequences: Optional[Annotated[int, Field(strict=True, ge=1, le=10)]] = None
     do_sample: Optional[StrictBool] = None
-    seed: Optional[int] = None
+    seed: Optional[Annotated[int, Field(strict=True)]] = None
 
     @model_validator(mode="after")
     def _check_lengths(self) -> Generation:

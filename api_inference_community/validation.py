@@ -66,14 +66,36 @@ def _is_union_tag(part: Any) -> bool:
     return isinstance(part, str) and ("[" in part or part in {"str", "constrained-str", "int", "float", "bool"})
 
 
+def _union_position(loc: Tuple[Any, ...]) -> Optional[int]:
+    return next((i for i, part in enumerate(loc) if _is_union_tag(part)), None)
+
+
+def _keep_matching_branches(errors: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """Of a union's alternatives, keep the errors of the one that matched the value best.
+
+    The branch whose errors go deepest matched the value's shape (e.g. a list with one bad
+    item); on a tie, a constraint error (too short...) beats a plain type mismatch.
+    """
+    branches: Dict[Tuple[Any, ...], Dict[Any, List[Dict[str, Any]]]] = {}
+    kept = []
+    for e in errors:
+        at = _union_position(e["loc"])
+        if at is None:
+            kept.append(e)
+        else:
+            branches.setdefault(e["loc"][:at], {}).setdefault(e["loc"][at], []).append(e)
+
+    def score(group: List[Dict[str, Any]]) -> Tuple[int, int]:
+        return max(len(e["loc"]) for e in group), int(any(not e["type"].endswith("_type") for e in group))
+
+    for alternatives in branches.values():
+        kept.extend(max(alternatives.values(), key=score))
+    return kept
+
+
 def readable_errors(error: ValidationError, where: str, value: Any = None) -> List[str]:
     """Pydantic errors as short sentences naming the offending field."""
-    errors = error.errors(include_url=False)
-    tagged = [e for e in errors if e["loc"] and _is_union_tag(e["loc"][0])]
-    if tagged:  # a union: keep the branch that matches the kind of value received
-        wants_list = isinstance(value, list)
-        branch = [e for e in tagged if str(e["loc"][0]).startswith("list") == wants_list]
-        errors = [e for e in errors if e not in tagged] + (branch or tagged[:1])
+    errors = _keep_matching_branches(error.errors(include_url=False))
     messages = []
     for e in errors:
         path = where
