@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import os
-from typing import Mapping, Optional, Tuple
+from typing import Iterator, Mapping, Optional, Tuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -108,7 +110,31 @@ class Settings(BaseModel):
         return os.path.join(self.hf_home, "hub") if self.hf_home else None
 
 
+# The settings of the app whose pipeline is being built (see `use_settings`).
+_ACTIVE_SETTINGS: contextvars.ContextVar[Optional[Settings]] = contextvars.ContextVar("aic_settings", default=None)
+
+
 @functools.lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The process-wide settings, read from the environment on first use."""
+def _environment_settings() -> Settings:
     return Settings.from_env()
+
+
+def get_settings() -> Settings:
+    """The settings in force: those of the app loading a pipeline (`use_settings`), else the
+    process-wide ones, read from the environment on first use (`get_settings.cache_clear()` rereads)."""
+    active = _ACTIVE_SETTINGS.get()
+    return active if active is not None else _environment_settings()
+
+
+get_settings.cache_clear = _environment_settings.cache_clear  # type: ignore[attr-defined]
+
+
+@contextlib.contextmanager
+def use_settings(settings: Settings) -> Iterator[Settings]:
+    """Make `get_settings()` return `settings` in this context (the engine wraps pipeline loading in it,
+    so a pipeline reads the settings its app was created with, not only the environment's)."""
+    token = _ACTIVE_SETTINGS.set(settings)
+    try:
+        yield settings
+    finally:
+        _ACTIVE_SETTINGS.reset(token)

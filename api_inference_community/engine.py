@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Deque, Dict, List, Optional
 
-from .config import Settings
+from .config import Settings, use_settings
 from .errors import (
     APIError,
     InferenceFailed,
@@ -145,7 +145,8 @@ class InferenceEngine:
             path = self._resolve()
             self.progress.begin(path)
             logger.info("Loading %s for %s from %s", self.settings.model_id, self.spec.name, path)
-            pipeline = self._pipeline_class(str(path))
+            with use_settings(self.settings):  # the pipeline's get_settings() is this app's
+                pipeline = self._pipeline_class(str(path))
             configure_torch_threads(threads)  # after the library is imported
         except BaseException as error:  # a failed load must be reported, never lost
             logger.exception("Model %s failed to load", self.settings.model_id)

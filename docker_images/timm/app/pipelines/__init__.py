@@ -1,0 +1,3 @@
+from app.pipelines.image_classification import ImageClassificationPipeline
+
+__all__ = ["ImageClassificationPipeline"]
