@@ -24,7 +24,7 @@ setup(
         "anyio>=4",
     ],
     extras_require={
-        "test": ["pytest>=8", "httpx2>=2", "requests>=2.31", "docker>=7"],
+        "test": ["pytest>=9", "httpx2>=2", "requests>=2.31", "docker>=7"],
         "dev": ["ruff>=0.6"],
     },
     entry_points={"console_scripts": ["api-inference-community=api_inference_community.cli:main"]},

@@ -1,0 +1,71 @@
+"""The common image.
+
+ALLOWED_TASKS stays a literal dict: tools read it without importing the library.
+"""
+
+from typing import Dict, Type
+
+from api_inference_community import Pipeline, create_app
+from app.pipelines import (
+    AudioClassificationPipeline,
+    AudioToAudioPipeline,
+    AutomaticSpeechRecognitionPipeline,
+    ConversationalPipeline,
+    FeatureExtractionPipeline,
+    FillMaskPipeline,
+    ImageClassificationPipeline,
+    ImageSegmentationPipeline,
+    ImageToImagePipeline,
+    ImageToTextPipeline,
+    LatentToImagePipeline,
+    ObjectDetectionPipeline,
+    QuestionAnsweringPipeline,
+    SentenceSimilarityPipeline,
+    SpeechSegmentationPipeline,
+    SummarizationPipeline,
+    TableQuestionAnsweringPipeline,
+    TabularClassificationPipeline,
+    TabularRegressionPipeline,
+    Text2TextGenerationPipeline,
+    TextClassificationPipeline,
+    TextGenerationPipeline,
+    TextToImagePipeline,
+    TextToSpeechPipeline,
+    TokenClassificationPipeline,
+    TranslationPipeline,
+    ZeroShotClassificationPipeline,
+    ZeroShotImageClassificationPipeline,
+)
+
+ALLOWED_TASKS: Dict[str, Type[Pipeline]] = {
+    "audio-classification": AudioClassificationPipeline,
+    "audio-to-audio": AudioToAudioPipeline,
+    "automatic-speech-recognition": AutomaticSpeechRecognitionPipeline,
+    "conversational": ConversationalPipeline,
+    "feature-extraction": FeatureExtractionPipeline,
+    "fill-mask": FillMaskPipeline,
+    "image-classification": ImageClassificationPipeline,
+    "image-segmentation": ImageSegmentationPipeline,
+    "image-to-image": ImageToImagePipeline,
+    "image-to-text": ImageToTextPipeline,
+    "latent-to-image": LatentToImagePipeline,
+    "object-detection": ObjectDetectionPipeline,
+    "question-answering": QuestionAnsweringPipeline,
+    "sentence-similarity": SentenceSimilarityPipeline,
+    "speech-segmentation": SpeechSegmentationPipeline,
+    "summarization": SummarizationPipeline,
+    "table-question-answering": TableQuestionAnsweringPipeline,
+    "tabular-classification": TabularClassificationPipeline,
+    "tabular-regression": TabularRegressionPipeline,
+    "text-classification": TextClassificationPipeline,
+    "text-generation": TextGenerationPipeline,
+    "text-to-image": TextToImagePipeline,
+    "text-to-speech": TextToSpeechPipeline,
+    "text2text-generation": Text2TextGenerationPipeline,
+    "token-classification": TokenClassificationPipeline,
+    "translation": TranslationPipeline,
+    "zero-shot-classification": ZeroShotClassificationPipeline,
+    "zero-shot-image-classification": ZeroShotImageClassificationPipeline,
+}
+
+app = create_app(ALLOWED_TASKS)

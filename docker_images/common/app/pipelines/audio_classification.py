@@ -1,0 +1,41 @@
+"""The audio-classification pipeline: fill in `__init__` and `__call__`."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+import numpy as np
+
+from api_inference_community import Pipeline
+
+
+class AudioClassificationPipeline(Pipeline):
+    """Answers audio-classification requests.
+
+    Receives:
+        `inputs`: numpy.ndarray, float32, 1-D (mono), sampled at `self.sampling_rate` Hz: the core decodes any audio
+        format, downmixes and resamples to it. Set `sampling_rate` to the rate the model expects.
+
+    Parameters:
+        `top_k`, `function_to_apply`, validated by the core (schemas.py); only those the client sent.
+
+    Returns:
+        list of {"label": str, "score": float}, sorted by score descending; at most `top_k` items when the parameter
+        is given.
+
+    Batching:
+        Implement `batch(list_of_inputs, **parameters)` to answer several requests in one model call: one output per
+        input, in order. It turns dynamic batching on.
+    """
+
+    sampling_rate = 16000  # Hz the model expects; the core resamples request audio to it
+
+    def __init__(self, model_id: str) -> None:
+        # `model_id` is a local folder holding the model's files: load the model from it here.
+        self.model_dir = model_id
+
+    def __call__(self, inputs: np.ndarray, **parameters: Any) -> List[Dict[str, Any]]:
+        raise NotImplementedError(
+            "AudioClassificationPipeline.__call__ is not implemented: "
+            "fill in docker_images/common/app/pipelines/audio_classification.py"
+        )

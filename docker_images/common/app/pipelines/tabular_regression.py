@@ -1,0 +1,31 @@
+"""The tabular-regression pipeline: fill in `__init__` and `__call__`."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+from api_inference_community import Pipeline
+
+
+class TabularRegressionPipeline(Pipeline):
+    """Answers tabular-regression requests.
+
+    Receives:
+        `inputs`: dict {"data": Dict[str, List[Any]]}: columns by name, all of the same length (the rows).
+
+    Parameters:
+        Any the client sends, as is: raise ValueError (a 400) for one the model cannot take.
+
+    Returns:
+        List[float]: one predicted value per row, in row order.
+    """
+
+    def __init__(self, model_id: str) -> None:
+        # `model_id` is a local folder holding the model's files: load the model from it here.
+        self.model_dir = model_id
+
+    def __call__(self, inputs: Dict[str, Any], **parameters: Any) -> List[float]:
+        raise NotImplementedError(
+            "TabularRegressionPipeline.__call__ is not implemented: "
+            "fill in docker_images/common/app/pipelines/tabular_regression.py"
+        )

@@ -1,0 +1,34 @@
+"""The text2text-generation pipeline: fill in `__init__` and `__call__`."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+from api_inference_community import Pipeline
+
+
+class Text2TextGenerationPipeline(Pipeline):
+    """Answers text2text-generation requests.
+
+    Receives:
+        `inputs`: str, the input text.
+
+    Parameters:
+        `min_length`, `max_length`, `max_new_tokens`, `top_k`, `top_p`, `max_time`, `repetition_penalty`,
+        `temperature`, `num_return_sequences`, `do_sample`, `seed`, `return_full_text`, `stop`, validated by the
+        core (schemas.py), and any other the client sends, as is: raise ValueError (a 400) for one the model cannot
+        take.
+
+    Returns:
+        a list with one {"generated_text": str} (the text the model produced).
+    """
+
+    def __init__(self, model_id: str) -> None:
+        # `model_id` is a local folder holding the model's files: load the model from it here.
+        self.model_dir = model_id
+
+    def __call__(self, inputs: str, **parameters: Any) -> List[Dict[str, str]]:
+        raise NotImplementedError(
+            "Text2TextGenerationPipeline.__call__ is not implemented: "
+            "fill in docker_images/common/app/pipelines/text2text_generation.py"
+        )

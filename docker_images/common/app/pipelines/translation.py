@@ -1,0 +1,32 @@
+"""The translation pipeline: fill in `__init__` and `__call__`."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+from api_inference_community import Pipeline
+
+
+class TranslationPipeline(Pipeline):
+    """Answers translation requests.
+
+    Receives:
+        `inputs`: str, the text to translate.
+
+    Parameters:
+        `min_length`, `max_length`, `max_new_tokens`, `top_k`, `top_p`, `max_time`, `repetition_penalty`,
+        `temperature`, `num_return_sequences`, `do_sample`, `seed`, validated by the core (schemas.py), and any
+        other the client sends, as is: raise ValueError (a 400) for one the model cannot take.
+
+    Returns:
+        a list with one {"translation_text": str}.
+    """
+
+    def __init__(self, model_id: str) -> None:
+        # `model_id` is a local folder holding the model's files: load the model from it here.
+        self.model_dir = model_id
+
+    def __call__(self, inputs: str, **parameters: Any) -> List[Dict[str, str]]:
+        raise NotImplementedError(
+            "TranslationPipeline.__call__ is not implemented: fill in docker_images/common/app/pipelines/translation.py"
+        )
