@@ -257,6 +257,8 @@ def parse_payload(body: bytes, spec: TaskSpec, limits: Limits = Limits()) -> Pay
     if not is_json:
         if spec.input_kind != InputKind.TEXT:
             raise InvalidInput("Request body must be JSON")
+        if text.lstrip().startswith("{"):  # meant as a JSON object: do not embed it as text
+            raise InvalidInput("Request body is not valid JSON")
         document = text  # upstream compatibility: raw text is the input
     inputs, parameters, options = split_request(document, spec)
     if spec.input_kind == InputKind.TENSOR:

@@ -283,3 +283,11 @@ def test_json_error_body_is_valid_json_everywhere(features):
         response = features.post("/", content=body)
         assert response.status_code in (200, 400)
         json.loads(response.text)
+
+
+def test_malformed_json_object_is_400_not_text(features):
+    for body in (b'{"inputs": ', b'  {"inputs": "x",}'):
+        response = features.post("/", content=body)
+        assert response.status_code == 400
+        assert response.json()["error"] == "Request body is not valid JSON"
+    assert features.post("/", content=b"[Music] plays").status_code == 200  # raw text still is text

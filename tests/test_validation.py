@@ -120,7 +120,7 @@ def test_full_shape_every_text_task(task):
         (b"Hello world", "Hello world"),  # raw text, not JSON
         (b"  spaced \n", "  spaced \n"),
         ("Grüße €".encode(), "Grüße €"),
-        (b'{"inputs": "x"', '{"inputs": "x"'),  # malformed JSON is raw text
+        (b'["x", "y"', '["x", "y"'),  # malformed JSON that is not an object is raw text
         (b"42", "42"),  # numbers are text (upstream)
         (b"-4.5", "-4.5"),
         (b'{"inputs": 7}', "7"),
