@@ -46,7 +46,13 @@ test-images: venv
 		(cd docker_images/$$image && ../../$(PY) -m pytest tests $(PYTEST_ARGS)); \
 	done
 
-test: lint test-core test-images
+# Builds every image and runs it on a real Docker engine (tests/docker). The harness uses the
+# engine DOCKER_HOST points to, else starts one (scripts/docker_engine.sh, root on Debian) and
+# stops it at the end; base image and PyTorch wheelhouse are made once and cached.
+test-docker: venv
+	$(PY) -m pytest tests/docker -m docker $(PYTEST_ARGS)
+
+test: lint test-core test-images test-docker
 
 clean:
 	rm -rf $(VENV) .pytest_cache

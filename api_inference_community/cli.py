@@ -188,6 +188,13 @@ def cmd_new(args: argparse.Namespace) -> None:
     print(f"      cd {IMAGES_DIR}/{name} && ../../.venv/bin/python -m pytest tests")
 
 
+def cmd_dockerfiles(args: argparse.Namespace) -> None:
+    for library, tasks in discover(args.root).items():
+        path = Path(args.root) / IMAGES_DIR / library / "Dockerfile"
+        path.write_text(scaffold.render_dockerfile(library, tasks, template_dir(args.root)), encoding="utf-8")
+        print(f"wrote {IMAGES_DIR}/{library}/Dockerfile")
+
+
 def cmd_template(args: argparse.Namespace) -> None:
     for path in scaffold.refresh_template(args.root):
         print(f"wrote {IMAGES_DIR}/{TEMPLATE}/{path}")
@@ -230,6 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("library", help="folder name of the library (e.g. my_library)")
     new.add_argument("--task", action="append", required=True, help="a task to serve (repeat for several)")
     command("template", cmd_template, "regenerate docker_images/common from the task registry", root=True)
+    command("dockerfiles", cmd_dockerfiles, "render every image's Dockerfile from the template's", root=True)
     return parser
 
 

@@ -18,7 +18,8 @@ from .libraries import IMAGES_DIR, TEMPLATE, folder_name
 from .pipeline_docs import DOCS
 from .tasks import TASKS, InputKind, TaskSpec
 
-COPIED = ("Dockerfile", "requirements.txt", "app/__init__.py", "tests/conftest.py", "tests/test_contract.py")
+COPIED = ("requirements.txt", "app/__init__.py", "tests/conftest.py", "tests/test_contract.py")
+TASKS_LABEL = 'org.huggingface.api-inference.tasks="{}"'
 LINE_LENGTH = 120  # the project's ruff line length: generated files must pass `ruff format --check`
 TYPING_NAMES = ("Any", "Dict", "List", "Tuple", "Union")
 
@@ -207,6 +208,21 @@ def copied_files(library: str, template_dir: Path) -> Dict[str, str]:
     return {path: (Path(template_dir) / path).read_text(encoding="utf-8").replace(old, new) for path in COPIED}
 
 
+def render_dockerfile(library: str, tasks: Sequence[str], template_dir: Path) -> str:
+    """The library's Dockerfile: the template's, with the library's name, folder and tasks."""
+    text = (Path(template_dir) / "Dockerfile").read_text(encoding="utf-8")
+    for old, new in (
+        (f"{IMAGES_DIR}/{TEMPLATE}", f"{IMAGES_DIR}/{library}"),
+        (f"api-inference/{TEMPLATE}", f"api-inference/{library}"),
+        (f'"{TEMPLATE} models', f'"{library} models'),
+        (TASKS_LABEL.format("TASKS"), TASKS_LABEL.format(",".join(sorted(tasks)))),
+    ):
+        if old not in text:
+            raise ScaffoldError(f"the template Dockerfile lost its `{old}`")
+        text = text.replace(old, new)
+    return text
+
+
 def create(root: Path, library: str, tasks: Sequence[str], template_dir: Path) -> Path:
     """Write `root/docker_images/<library>/` for `tasks`; refuses an existing folder."""
     name, tasks = check_library(library), check_tasks(tasks)
@@ -215,7 +231,9 @@ def create(root: Path, library: str, tasks: Sequence[str], template_dir: Path) -
     target = Path(root) / IMAGES_DIR / name
     if target.exists():
         raise ScaffoldError(f"{target} exists already; pick another name or remove it")
-    _write(target, {**copied_files(name, template_dir), **generated_files(name, tasks)})
+    files = {**copied_files(name, template_dir), **generated_files(name, tasks)}
+    files["Dockerfile"] = render_dockerfile(name, tasks, template_dir)
+    _write(target, files)
     return target
 
 
