@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from typing import Optional, Sequence
@@ -15,6 +16,9 @@ from .config import get_settings
 def run(app: str, host: Optional[str] = None, port: Optional[int] = None) -> None:
     """Serve `app` ("module:attribute") until SIGTERM or SIGINT."""
     settings = get_settings()
+    # OpenMP threads (PyTorch's) sleep instead of spinning between operators, so they leave the
+    # event loop its share of the CPUs; set OMP_WAIT_POLICY=ACTIVE to override.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     # uvicorn drains, then re-raises SIGTERM to the previous handler: make that an exit 0.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(

@@ -177,3 +177,12 @@ def test_audio_pipeline_that_sets_its_rate_at_load_still_answers_503_while_loadi
             threading.Timer(0.2, gate.opened.set).start()
             response = waiting.result(10)
         assert response.status_code == 200 and response.json()["text"].startswith("8000 samples")
+
+
+def test_loaded_objects_are_frozen_out_of_the_garbage_collector(tmp_path):
+    import gc
+
+    gc.unfreeze()
+    with serving({"feature-extraction": recorder()}, "feature-extraction", tmp_path):
+        assert gc.get_freeze_count() > 0
+    gc.unfreeze()

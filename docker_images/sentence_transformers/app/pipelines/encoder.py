@@ -274,6 +274,9 @@ def backend_kwargs(backend: str, settings: Settings, device: str) -> Dict[str, A
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # no busy-waiting between operators: the spinning threads would take the CPU the
+        # server's event loop needs to answer health checks and queue requests
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         provider = "CPUExecutionProvider"
         if device == "cuda" and "CUDAExecutionProvider" in onnxruntime.get_available_providers():
             provider = "CUDAExecutionProvider"
