@@ -85,20 +85,19 @@ def environment(**values: Optional[str]) -> Iterator[None]:
     """Set (or, with None, remove) environment variables and re-read the process settings."""
     saved = {name: os.environ.get(name) for name in values}
     try:
-        for name, value in values.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        get_settings.cache_clear()
+        _set_environment(values)
         yield
     finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        get_settings.cache_clear()
+        _set_environment(saved)
+
+
+def _set_environment(values: Dict[str, Optional[str]]) -> None:
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    get_settings.cache_clear()
 
 
 def make_pipeline(model_dir: Path, **env: Optional[str]):
