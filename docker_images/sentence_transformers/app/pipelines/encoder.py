@@ -31,6 +31,7 @@ from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.modules import Normalize
 
 from api_inference_community.config import Settings, get_settings
+from api_inference_community.onnxruntime_options import session_options
 from api_inference_community.threads import available_cpus
 
 logger = logging.getLogger(__name__)
@@ -267,20 +268,10 @@ def load_model(model_dir: Path, settings: Settings) -> SentenceTransformer:
 
 def backend_kwargs(backend: str, settings: Settings, device: str) -> Dict[str, Any]:
     """How the backend runs: its threads (NUM_THREADS, else the usable CPUs) and device."""
-    threads = settings.num_threads or available_cpus()
     if backend == "onnx":
-        import onnxruntime
-
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-        # no busy-waiting between operators: the spinning threads would take the CPU the
-        # server's event loop needs to answer health checks and queue requests
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        provider = "CPUExecutionProvider"
-        if device == "cuda" and "CUDAExecutionProvider" in onnxruntime.get_available_providers():
-            provider = "CUDAExecutionProvider"
-        return {"provider": provider, "session_options": options}
+        options, providers = session_options(settings, cuda=device == "cuda")
+        return {"provider": providers[0], "session_options": options}
+    threads = settings.num_threads or available_cpus()
     # float32 as torch computes (OpenVINO would pick bfloat16 on CPUs that have it: no faster here, less exact)
     return {"ov_config": {"INFERENCE_NUM_THREADS": threads, "INFERENCE_PRECISION_HINT": "f32"}}
 

@@ -34,7 +34,7 @@ from timm.data import (
 from api_inference_community import Pipeline
 from api_inference_community.config import Settings, get_settings
 from api_inference_community.media import to_rgb
-from api_inference_community.threads import available_cpus
+from api_inference_community.onnxruntime_options import session_options
 
 logger = logging.getLogger(__name__)
 
@@ -182,12 +182,7 @@ def onnx_runner(model: torch.nn.Module, model_dir: Path, input_size: Sequence[in
     """Export the model once (cached, reused on the next start) and run it with ONNX Runtime."""
     import onnxruntime
 
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = settings.num_threads or available_cpus()
-    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-    providers = ["CPUExecutionProvider"]
-    if pick_device(settings).type == "cuda" and "CUDAExecutionProvider" in onnxruntime.get_available_providers():
-        providers.insert(0, "CUDAExecutionProvider")
+    options, providers = session_options(settings, cuda=pick_device(settings).type == "cuda")
     path, fresh = cached_onnx_export(model, model_dir, input_size, settings)
     try:
         session = onnxruntime.InferenceSession(str(path), sess_options=options, providers=providers)
