@@ -72,8 +72,7 @@ class Service:
         return UnknownTask(f"The task `{task}` is not supported by this image; it supports: {known}")
 
     def limits(self) -> Limits:
-        s = self.settings
-        return Limits(s.max_inputs, s.max_image_pixels, s.max_audio_seconds, self.sampling_rate)
+        return Limits.from_settings(self.settings, self.sampling_rate)
 
 
 # ---------------------------------------------------------------- helpers
@@ -181,10 +180,7 @@ async def inference(request: Request) -> Response:
     service: Service = request.app.state.service
     settings = service.settings
     started = time.perf_counter()
-    headers = {
-        outputs.HEADER_COMPUTE_TYPE: settings.compute_type,
-        "access-control-expose-headers": outputs.EXPOSED_HEADERS,
-    }
+    headers = outputs.base_headers(settings.compute_type)
     status = 200
     try:
         response = await _answer(request, service, headers, started)
@@ -197,10 +193,9 @@ async def inference(request: Request) -> Response:
         logger.exception("Unexpected error while answering a request")
         response = InferenceFailed("Internal error; the server log has the details").response(headers)
     finally:
-        elapsed = time.perf_counter() - started
         service.metrics.requests.labels(status=str(status if status == CLIENT_GONE else response.status_code)).inc()
-        service.metrics.request_seconds.observe(elapsed)
-    response.headers[outputs.HEADER_COMPUTE_TIME] = f"{time.perf_counter() - started:.3f}"
+        service.metrics.request_seconds.observe(time.perf_counter() - started)
+    outputs.stamp_compute_time(response, started)
     return response
 
 

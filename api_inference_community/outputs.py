@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import time
 from typing import Any, Dict, Optional, Tuple
 
 from . import media
@@ -21,6 +22,16 @@ HEADER_AUDIO_LENGTH = "x-compute-audio-length"
 EXPOSED_HEADERS = ", ".join(
     (HEADER_COMPUTE_TYPE, HEADER_COMPUTE_TIME, HEADER_CHARACTERS, HEADER_IMAGES, HEADER_AUDIO_LENGTH)
 )
+
+
+def base_headers(compute_type: str) -> Dict[str, str]:
+    """Headers of every inference answer, error or not (compute time is added at the end)."""
+    return {HEADER_COMPUTE_TYPE: compute_type, "access-control-expose-headers": EXPOSED_HEADERS}
+
+
+def stamp_compute_time(response: Any, started: float) -> None:
+    """Set `x-compute-time`: seconds since `started` (a `time.perf_counter()` reading)."""
+    response.headers[HEADER_COMPUTE_TIME] = f"{time.perf_counter() - started:.3f}"
 
 
 def count_characters(inputs: Any) -> int:

@@ -47,10 +47,7 @@ async def pipeline_route(request: Request) -> Response:
     """POST handler of upstream apps: validate, call `request.app.get_pipeline()`, encode."""
     started = time.perf_counter()
     settings = _settings(request)
-    headers = {
-        outputs.HEADER_COMPUTE_TYPE: settings.compute_type,
-        "access-control-expose-headers": outputs.EXPOSED_HEADERS,
-    }
+    headers = outputs.base_headers(settings.compute_type)
     try:
         spec = TASKS.get(settings.task)
         if spec is None:
@@ -62,8 +59,7 @@ async def pipeline_route(request: Request) -> Response:
             logger.exception("The pipeline cannot be loaded")
             raise InferenceFailed(f"The model cannot be loaded: {error}") from None
         sampling_rate = getattr(pipe, "sampling_rate", None)
-        limits = Limits(settings.max_inputs, settings.max_image_pixels, settings.max_audio_seconds, sampling_rate)
-        payload = await run_in_threadpool(parse_payload, body, spec, limits)
+        payload = await run_in_threadpool(parse_payload, body, spec, Limits.from_settings(settings, sampling_rate))
         accept = request.headers.get("accept")
         outputs.check_acceptable(spec, accept)
         try:
@@ -78,5 +74,5 @@ async def pipeline_route(request: Request) -> Response:
         response = Response(content, headers=headers, media_type=media_type)
     except APIError as error:
         response = error.response(headers)
-    response.headers[HEADER_COMPUTE_TIME] = f"{time.perf_counter() - started:.3f}"
+    outputs.stamp_compute_time(response, started)
     return response

@@ -24,6 +24,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, StrictBool, ValidationError
 
 from . import media
+from .config import Settings
 from .errors import InvalidInput
 from .schemas import AnyParameters
 from .tasks import InputKind, TaskSpec, get_task
@@ -48,6 +49,10 @@ class Limits:
     max_image_pixels: int = 89_478_485
     max_audio_seconds: Optional[float] = 600.0
     sampling_rate: Optional[int] = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, sampling_rate: Optional[int] = None) -> Limits:
+        return cls(settings.max_inputs, settings.max_image_pixels, settings.max_audio_seconds, sampling_rate)
 
 
 @dataclass
@@ -93,7 +98,7 @@ def _keep_matching_branches(errors: List[Dict[str, Any]]) -> List[Dict[str, Any]
     return kept
 
 
-def readable_errors(error: ValidationError, where: str, value: Any = None) -> List[str]:
+def readable_errors(error: ValidationError, where: str) -> List[str]:
     """Pydantic errors as short sentences naming the offending field."""
     errors = _keep_matching_branches(error.errors(include_url=False))
     messages = []
@@ -115,8 +120,8 @@ def readable_errors(error: ValidationError, where: str, value: Any = None) -> Li
     return messages
 
 
-def _invalid(error: ValidationError, where: str, value: Any = None) -> InvalidInput:
-    return InvalidInput("; ".join(readable_errors(error, where, value)))
+def _invalid(error: ValidationError, where: str) -> InvalidInput:
+    return InvalidInput("; ".join(readable_errors(error, where)))
 
 
 # ------------------------------------------------------------ splitting
@@ -195,7 +200,7 @@ def _validate_structured_inputs(inputs: Any, spec: TaskSpec, limits: Limits) -> 
     try:
         value = spec.inputs.validate_python(inputs)
     except ValidationError as error:
-        raise _invalid(error, "inputs", inputs) from None
+        raise _invalid(error, "inputs") from None
     if isinstance(value, BaseModel):
         value = value.model_dump()
     if spec.count_items(value) > limits.max_inputs:
