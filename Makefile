@@ -11,12 +11,12 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: venv serve test lint format test-core test-images test-docker clean
+.PHONY: venv serve test lint typecheck format test-core test-images test-docker clean
 
 $(STAMP): setup.py requirements/torch.txt requirements/dev.txt $(IMAGE_REQUIREMENTS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet $(if $(TORCH_INDEX_URL),--extra-index-url $(TORCH_INDEX_URL)) -r requirements/torch.txt
-	$(PY) -m pip install --quiet -e ".[test,dev]" -r requirements/dev.txt $(foreach r,$(filter-out docker_images/common/%,$(IMAGE_REQUIREMENTS)),-r $(r))
+	$(PY) -m pip install --quiet -e ".[testing,docker,dev]" -r requirements/dev.txt $(foreach r,$(filter-out docker_images/common/%,$(IMAGE_REQUIREMENTS)),-r $(r))
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -24,13 +24,17 @@ venv: $(STAMP)
 # Serve the bundled all-MiniLM-L6-v2 (feature-extraction) on $(HOST):$(PORT).
 serve: venv
 	cd docker_images/sentence_transformers && \
-	MODEL_ID="$${MODEL_ID:-$$(../../$(PY) -m api_inference_community.cli bundled-model)}" \
+	MODEL_ID="$${MODEL_ID:-$$(../../$(PY) -m api_inference_community bundled-model)}" \
 	TASK="$${TASK:-feature-extraction}" HF_HUB_OFFLINE=1 \
 	../../$(PY) -m api_inference_community.serve app.main:app --host $(HOST) --port $(PORT)
 
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# Static types of the core (settings in pyproject.toml).
+typecheck: venv
+	$(VENV)/bin/mypy
 
 format: venv
 	$(VENV)/bin/ruff check --fix .
@@ -52,7 +56,7 @@ test-images: venv
 test-docker: venv
 	$(PY) -m pytest tests/docker -m docker $(PYTEST_ARGS)
 
-test: lint test-core test-images test-docker
+test: lint typecheck test-core test-images test-docker
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -3,7 +3,7 @@
 
 import sys
 
-from api_inference_community.cli import main
+from api_inference_community.maintainers.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -8,8 +8,6 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     packages=find_packages(include=["api_inference_community", "api_inference_community.*"]),
-    package_data={"api_inference_community": ["templates/**/*", "templates/*"]},
-    include_package_data=True,
     python_requires=">=3.9",
     install_requires=[
         "starlette>=1.0,<2",
@@ -24,8 +22,12 @@ setup(
         "anyio>=4",
     ],
     extras_require={
-        "test": ["pytest>=9", "httpx2>=2", "requests>=2.31", "docker>=7"],
-        "dev": ["ruff>=0.6"],
+        # api_inference_community.testing: the contract suite, examples, output checks, live servers
+        "testing": ["pytest>=9", "httpx2>=2", "requests>=2.31"],
+        # the Docker harness of tests/docker
+        "docker": ["docker>=7"],
+        # lint and type check
+        "dev": ["ruff>=0.6", "mypy>=1.10"],
     },
-    entry_points={"console_scripts": ["api-inference-community=api_inference_community.cli:main"]},
+    entry_points={"console_scripts": ["api-inference-community=api_inference_community.maintainers.cli:main"]},
 )

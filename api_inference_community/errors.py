@@ -1,13 +1,13 @@
-"""Errors that map to HTTP answers, and the JSON response that carries them."""
+"""The errors every layer raises for a client to see, each with its HTTP status.
+
+The HTTP layer renders them as JSON (`http.responses.error_response`); their messages are safe
+to show to clients.
+"""
 
 from __future__ import annotations
 
 import math
 from typing import Dict, List, Optional, Union
-
-from starlette.responses import Response
-
-from .responses import json_response
 
 Message = Union[str, List[str]]
 
@@ -24,10 +24,6 @@ class APIError(Exception):
 
     def body(self) -> dict:
         return {"error": self.message}
-
-    def response(self, extra_headers: Optional[Dict[str, str]] = None) -> Response:
-        headers = {**(extra_headers or {}), **self.headers}
-        return json_response(self.body(), status_code=self.status_code, headers=headers)
 
 
 class InvalidInput(APIError, ValueError):

@@ -53,7 +53,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from api_inference_community.bundled import BundledModelMissing, bundled_model_dir  # noqa: E402
+from api_inference_community.maintainers.bundled import BundledModelMissing, bundled_model_dir  # noqa: E402
 
 DEFAULT_SENTENCES = (
     "The quick brown fox jumps over the lazy dog.",
@@ -165,7 +165,7 @@ def machine_info() -> Dict[str, Any]:
                 break
     except OSError:
         pass
-    from api_inference_community.threads import available_cpus
+    from api_inference_community.runtime.threads import available_cpus
 
     return {
         "cpus": available_cpus(),
@@ -551,10 +551,10 @@ def run_load(
 def raw_child(config: Dict[str, Any]) -> Dict[str, Any]:
     """Runs in a subprocess whose cwd is the image folder and whose environment holds --env."""
     sys.path.insert(0, os.getcwd())
-    from api_inference_community.config import get_settings
-    from api_inference_community.tasks import TASKS
-    from api_inference_community.threads import available_cpus, configure_torch_threads
-    from api_inference_community.validation import Limits, parse_payload
+    from api_inference_community.runtime.settings import get_settings
+    from api_inference_community.runtime.threads import available_cpus, configure_torch_threads
+    from api_inference_community.tasks.registry import TASKS
+    from api_inference_community.tasks.validation import Limits, parse_payload
 
     settings = get_settings()  # first call: reads the environment set up by the parent
     module = importlib.import_module(config["app"].split(":")[0])  # builds the app, starts nothing
@@ -879,8 +879,8 @@ def build_requests(args: argparse.Namespace, port: int, bodies: Sequence[str]) -
 
 
 def items_of(bodies: Sequence[str], task: str) -> List[int]:
-    from api_inference_community.tasks import TASKS
-    from api_inference_community.validation import parse_payload
+    from api_inference_community.tasks.registry import TASKS
+    from api_inference_community.tasks.validation import parse_payload
 
     spec = TASKS[task]
     return [spec.count_items(parse_payload(body.encode(), spec).inputs) for body in bodies]
@@ -940,7 +940,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(json.dumps(raw_child(json.loads(args.raw_child))))
         return 0
 
-    from api_inference_community.testing import live_server
+    from api_inference_community.testing.live import live_server
 
     # Stopped by a signal (even from a background shell, where SIGINT is ignored): unwind, so that
     # live_server stops the server process.

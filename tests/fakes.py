@@ -178,7 +178,7 @@ def serving(tasks: Dict[str, type], task: str, model_dir: Any, wait: bool = True
     from starlette.testclient import TestClient
 
     from api_inference_community import create_app
-    from api_inference_community.config import Settings
+    from api_inference_community.runtime.settings import Settings
 
     @contextlib.contextmanager
     def _serving():

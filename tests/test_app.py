@@ -153,7 +153,7 @@ def test_task_of_registry_not_served_by_image_is_400(tmp_path):
 
 def test_allowed_tasks_must_be_known():
     from api_inference_community import create_app
-    from api_inference_community.config import Settings
+    from api_inference_community.runtime.settings import Settings
 
     with pytest.raises(ValueError, match="not-a-task"):
         create_app({"not-a-task": Classifier}, Settings(task="not-a-task"))

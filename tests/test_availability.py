@@ -2,8 +2,8 @@
 
 import pytest
 
-from api_inference_community.availability import decide
-from api_inference_community.hub import CardMetadata as Card
+from api_inference_community.hub.availability import decide
+from api_inference_community.hub.cards import CardMetadata as Card
 
 LIBRARIES = {"sentence_transformers": ["feature-extraction", "sentence-similarity"], "timm": ["image-classification"]}
 ST, S = "sentence-transformers", "sentence_transformers"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from api_inference_community import cli
-from api_inference_community.availability import Decision
+from api_inference_community.hub.availability import Decision
+from api_inference_community.maintainers import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -72,7 +72,7 @@ def test_start_with_explicit_task_and_framework(tmp_path, launched):
 )
 def test_start_refuses_with_the_reason(tmp_path, front_matter, extra, reason):
     model = card(tmp_path / "m", front_matter)
-    command = [sys.executable, "-m", "api_inference_community.cli", "start", str(model), *extra]
+    command = [sys.executable, "-m", "api_inference_community", "start", str(model), *extra]
     result = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.startswith(f"error: {model} cannot be served: ") and reason in result.stderr

@@ -7,8 +7,8 @@ import os
 import pytest
 from pydantic import ValidationError
 
-from api_inference_community import config
-from api_inference_community.config import ENVIRONMENT_VARIABLES, Settings, SettingsError, get_settings
+from api_inference_community.runtime import settings as config
+from api_inference_community.runtime.settings import ENVIRONMENT_VARIABLES, Settings, SettingsError, get_settings
 
 DEFAULTS = {
     "model_id": "",

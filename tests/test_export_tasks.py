@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from api_inference_community.cli import main
-from api_inference_community.libraries import AllowedTasksError, read_allowed_tasks
+from api_inference_community.hub.libraries import AllowedTasksError, read_allowed_tasks
+from api_inference_community.maintainers.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "export_tasks.py"

@@ -8,17 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from api_inference_community.config import Settings
-from api_inference_community.hub import (
-    CardMetadata,
-    ModelNotFound,
-    card_metadata,
-    directory_size,
-    is_local_model,
-    read_card_metadata,
-    resolve_model,
-)
-from api_inference_community.testing import DEFAULT_REVISION, make_hub_cache
+from api_inference_community.hub.cards import CardMetadata, card_metadata, read_card_metadata
+from api_inference_community.hub.resolve import ModelNotFound, directory_size, is_local_model, resolve_model
+from api_inference_community.runtime.settings import Settings
+from api_inference_community.testing.hub_cache import DEFAULT_REVISION, make_hub_cache
 
 FILES = {
     "config.json": b'{"model_type": "bert"}',

@@ -13,20 +13,19 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from api_inference_community.http.negotiation import NotAcceptable, negotiate
 from api_inference_community.media import (
     AUDIO_FORMATS,
     AUDIO_MIME,
     IMAGE_FORMATS,
     IMAGE_MIME,
     MediaError,
-    NotAcceptable,
     audio_duration_seconds,
     decode_audio,
     decode_base64_image,
     decode_image,
     encode_audio,
     encode_image,
-    negotiate,
     to_rgb,
 )
 

@@ -2,9 +2,9 @@
 
 import pytest
 
-from api_inference_community.config import Settings
-from api_inference_community.onnxruntime_options import session_options
-from api_inference_community.threads import available_cpus
+from api_inference_community.runtime.onnx_sessions import session_options
+from api_inference_community.runtime.settings import Settings
+from api_inference_community.runtime.threads import available_cpus
 
 pytest.importorskip("onnxruntime")
 

@@ -6,8 +6,8 @@ import json
 import pytest
 
 from api_inference_community import media
-from api_inference_community.examples import picture, tone
-from api_inference_community.output_checks import OutputError, check_response
+from api_inference_community.testing.examples import picture, tone
+from api_inference_community.testing.output_checks import OutputError, check_response
 
 CONTEXT = "My name is Sarah and I live in London."
 QA = {"question": "Where?", "context": CONTEXT}

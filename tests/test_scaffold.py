@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from api_inference_community import examples, output_checks, pipeline_docs, scaffold
-from api_inference_community.cli import main
-from api_inference_community.libraries import read_allowed_tasks
-from api_inference_community.tasks import TASKS
+from api_inference_community.hub.libraries import read_allowed_tasks
+from api_inference_community.maintainers import pipeline_docs, scaffold
+from api_inference_community.maintainers.cli import main
+from api_inference_community.tasks.registry import TASKS
+from api_inference_community.testing import examples, output_checks
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "docker_images" / "common"

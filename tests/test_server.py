@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from api_inference_community.testing import LiveServer, live_server
+from api_inference_community.testing.live import LiveServer, live_server
 
 HERE = Path(__file__).parent
 

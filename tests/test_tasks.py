@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from api_inference_community import schemas
-from api_inference_community.tasks import (
+from api_inference_community.tasks import schemas
+from api_inference_community.tasks.registry import (
     AUDIO_INPUTS,
     IMAGE_INPUTS,
     TASKS,

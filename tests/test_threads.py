@@ -10,8 +10,8 @@ from typing import Optional
 
 import pytest
 
-from api_inference_community import threads
-from api_inference_community.threads import available_cpus, configure_torch_threads
+from api_inference_community.runtime import threads
+from api_inference_community.runtime.threads import available_cpus, configure_torch_threads
 
 
 @pytest.fixture

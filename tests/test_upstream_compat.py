@@ -8,7 +8,7 @@ import requests
 from PIL import Image
 
 from api_inference_community import media
-from api_inference_community.testing import live_server
+from api_inference_community.testing.live import live_server
 from api_inference_community.validation import (
     ffmpeg_convert,
     ffmpeg_read,

@@ -13,20 +13,15 @@ from PIL import Image
 
 from api_inference_community import media
 from api_inference_community.errors import InvalidInput
-from api_inference_community.tasks import TASKS, get_task
+from api_inference_community.tasks.registry import TASKS, get_task
+from api_inference_community.tasks.validation import Limits, Options, Payload, decode_tensor, normalize, parse_payload
 from api_inference_community.validation import (
-    Limits,
-    Options,
-    Payload,
-    decode_tensor,
     ffmpeg_convert,
     ffmpeg_read,
-    normalize,
     normalize_payload,
     normalize_payload_audio,
     normalize_payload_image,
     normalize_payload_nlp,
-    parse_payload,
 )
 
 SR = 16000

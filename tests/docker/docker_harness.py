@@ -33,7 +33,7 @@ import docker
 import docker.errors
 import requests
 
-from api_inference_community.libraries import TEMPLATE, discover
+from api_inference_community.hub.libraries import TEMPLATE, discover
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = ROOT / "scripts"

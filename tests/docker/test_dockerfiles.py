@@ -10,7 +10,7 @@ from typing import List
 import docker_harness as dh
 from docker.utils.build import exclude_paths
 
-from api_inference_community.libraries import TEMPLATE, discover
+from api_inference_community.hub.libraries import TEMPLATE, discover
 
 SHARED_START = "# ---- shared block:"
 SHARED_END = "# ---- end of the shared block ----"
@@ -91,7 +91,7 @@ def test_build_context_is_small_and_complete() -> None:
     assert size < 5_000_000, f"the build context is {size / 1e6:.1f} MB"
     assert not [path for path in files if path.startswith((".venv", ".cache", ".git/", "tests/"))]
     assert not [path for path in files if "__pycache__" in path]
-    needed = {"setup.py", "pyproject.toml", "README.md", "requirements/torch.txt", "api_inference_community/app.py"}
+    needed = {"setup.py", "pyproject.toml", "README.md", "requirements/torch.txt", "api_inference_community/http/app.py"}
     for library in dh.libraries():
         needed.add(f"docker_images/{library}/requirements.txt")
         needed.add(f"docker_images/{library}/app/main.py")
@@ -107,7 +107,7 @@ def test_build_context_is_small_and_complete() -> None:
 
 def test_dockerfiles_are_rendered_from_the_template() -> None:
     """No image carries a hand-edited copy: `python manage.py dockerfiles` renders them all."""
-    from api_inference_community.scaffold import render_dockerfile
+    from api_inference_community.maintainers.scaffold import render_dockerfile
 
     template = dh.IMAGES_DIR / TEMPLATE
     stale = [

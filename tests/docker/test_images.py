@@ -22,9 +22,9 @@ import pytest
 import requests
 from huggingface_hub import InferenceClient
 
-from api_inference_community import examples as ex
-from api_inference_community.output_checks import OutputError, check_response, media_type_of
-from api_inference_community.testing import make_hub_cache
+from api_inference_community.testing import examples as ex
+from api_inference_community.testing.hub_cache import make_hub_cache
+from api_inference_community.testing.output_checks import OutputError, check_response, media_type_of
 
 pytestmark = pytest.mark.docker
 

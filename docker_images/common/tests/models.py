@@ -4,7 +4,7 @@ A value is a local folder, a Hub id found in the cache (HF_HOME), or a function 
 small model into the folder it is given and returns its path.
 """
 
-from api_inference_community.contract import ModelsByTask, placeholder_model
+from api_inference_community.testing.contract import ModelsByTask, placeholder_model
 
 # Replace each placeholder with a small model of its task.
 TEST_MODELS: ModelsByTask = {

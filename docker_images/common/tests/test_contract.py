@@ -2,7 +2,7 @@
 
 from models import TEST_MODELS
 
-from api_inference_community.contract import ContractSuite
+from api_inference_community.testing.contract import ContractSuite
 from app.main import ALLOWED_TASKS
 
 

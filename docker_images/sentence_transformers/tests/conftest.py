@@ -23,9 +23,9 @@ from st_testing import PROMPTS, REPO_ID  # noqa: E402
 from starlette.testclient import TestClient  # noqa: E402
 
 from api_inference_community import Pipeline, create_app  # noqa: E402
-from api_inference_community.bundled import bundled_model_dir  # noqa: E402
-from api_inference_community.config import Settings, use_settings  # noqa: E402
-from api_inference_community.testing import make_hub_cache  # noqa: E402
+from api_inference_community.maintainers.bundled import bundled_model_dir  # noqa: E402
+from api_inference_community.runtime.settings import Settings, use_settings  # noqa: E402
+from api_inference_community.testing.hub_cache import make_hub_cache  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,8 @@ from typing import Dict
 
 from st_testing import REPO_ID
 
-from api_inference_community.bundled import bundled_model_dir
-from api_inference_community.contract import ModelsByTask
+from api_inference_community.maintainers.bundled import bundled_model_dir
+from api_inference_community.testing.contract import ModelsByTask
 
 TEST_MODELS: ModelsByTask = {
     "feature-extraction": bundled_model_dir(),

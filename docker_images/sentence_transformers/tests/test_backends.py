@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from st_testing import LONG, TEXTS
 
-from api_inference_community.config import Settings
+from api_inference_community.runtime.settings import Settings
 from app.pipelines import FeatureExtractionPipeline
 from app.pipelines import encoder as encoder_module
 
@@ -54,8 +54,8 @@ def test_onnx_is_not_exported_again_on_the_next_start(
 def test_onnx_export_of_a_hub_snapshot_is_stored_next_to_the_model(
     load_pipeline, tmp_path, model_dir, torch_pipeline, monkeypatch
 ):
-    from api_inference_community.hub import resolve_model
-    from api_inference_community.testing import make_hub_cache
+    from api_inference_community.hub.resolve import resolve_model
+    from api_inference_community.testing.hub_cache import make_hub_cache
 
     home = tmp_path / "hf_home"
     make_hub_cache(home / "hub", "org/minilm", model_dir)

@@ -10,7 +10,7 @@ import pytest
 import requests
 from st_testing import HEAD, IMAGE_DIR, LONG, PROMPTS, REPO_ID, TAIL, TEXTS
 
-from api_inference_community.testing import live_server
+from api_inference_community.testing.live import live_server
 
 
 @pytest.fixture(scope="module", autouse=True)

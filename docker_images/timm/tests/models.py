@@ -18,7 +18,7 @@ if str(TESTS_DIR) not in sys.path:  # timm_testing, the helpers of this image's 
 
 from timm_testing import LABELED_ID, build_models  # noqa: E402
 
-from api_inference_community.contract import ModelsByTask  # noqa: E402
+from api_inference_community.testing.contract import ModelsByTask  # noqa: E402
 
 
 def labeled_model(root: Path) -> Path:

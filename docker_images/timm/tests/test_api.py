@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 from timm_testing import IMAGENET_ID, LABELED_ID, LABELS, encode, environment, make_pipeline, picture
 
 from api_inference_community import create_app
-from api_inference_community.config import Settings
+from api_inference_community.runtime.settings import Settings
 from app.main import ALLOWED_TASKS
 from app.pipelines import ImageClassificationPipeline
 

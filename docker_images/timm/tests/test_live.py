@@ -12,7 +12,7 @@ from huggingface_hub.errors import BadRequestError
 from PIL import Image
 from timm_testing import IMAGENET_ID, LABELED_ID, LABELS, make_pipeline
 
-from api_inference_community.testing import live_server
+from api_inference_community.testing.live import live_server
 
 IMAGE_DIR = Path(__file__).resolve().parents[1]
 

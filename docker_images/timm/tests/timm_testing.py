@@ -16,8 +16,8 @@ import torch
 from PIL import Image
 from timm.models import save_for_hf
 
-from api_inference_community.config import get_settings
-from api_inference_community.testing import make_hub_cache
+from api_inference_community.runtime.settings import get_settings
+from api_inference_community.testing.hub_cache import make_hub_cache
 
 LABELS = ["cat", "dog", "bird", "fish"]
 # Deliberately not timm's defaults, so the tests prove the model's own data config is used.

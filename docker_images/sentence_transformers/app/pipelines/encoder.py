@@ -30,9 +30,9 @@ import torch
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.modules import Normalize
 
-from api_inference_community.config import Settings, get_settings
-from api_inference_community.onnxruntime_options import session_options
-from api_inference_community.threads import available_cpus
+from api_inference_community.runtime.onnx_sessions import session_options
+from api_inference_community.runtime.settings import Settings, get_settings
+from api_inference_community.runtime.threads import available_cpus
 
 logger = logging.getLogger(__name__)
 

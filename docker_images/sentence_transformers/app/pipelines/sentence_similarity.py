@@ -7,8 +7,8 @@ from typing import Any, Dict, List, Literal, Optional, Tuple
 from pydantic import StrictBool, ValidationError
 
 from api_inference_community import Pipeline
-from api_inference_community.schemas import Strict, Text
-from api_inference_community.validation import readable_errors
+from api_inference_community.tasks.schemas import Strict, Text
+from api_inference_community.tasks.validation import readable_errors
 from app.pipelines.encoder import EncodeOptions, l2_normalize, load_encoder
 
 

@@ -32,9 +32,9 @@ from timm.data import (
 )
 
 from api_inference_community import Pipeline
-from api_inference_community.config import Settings, get_settings
 from api_inference_community.media import to_rgb
-from api_inference_community.onnxruntime_options import session_options
+from api_inference_community.runtime.onnx_sessions import session_options
+from api_inference_community.runtime.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 

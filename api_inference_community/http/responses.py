@@ -7,6 +7,8 @@ from typing import Any, Mapping, Optional
 import orjson
 from starlette.responses import Response
 
+from ..errors import APIError
+
 _OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 
 
@@ -25,3 +27,9 @@ def dumps(content: Any) -> bytes:
 
 def json_response(content: Any, status_code: int = 200, headers: Optional[Mapping[str, str]] = None) -> Response:
     return Response(dumps(content), status_code=status_code, headers=dict(headers or {}), media_type="application/json")
+
+
+def error_response(error: APIError, extra_headers: Optional[Mapping[str, str]] = None) -> Response:
+    """The JSON answer of an error: its body, its status, and its headers over `extra_headers`."""
+    headers = {**(extra_headers or {}), **error.headers}
+    return json_response(error.body(), status_code=error.status_code, headers=headers)

@@ -14,9 +14,9 @@ import textwrap
 from pathlib import Path
 from typing import Dict, List, Sequence
 
-from .libraries import IMAGES_DIR, TEMPLATE, folder_name
+from ..hub.libraries import IMAGES_DIR, TEMPLATE, folder_name
+from ..tasks.registry import TASKS, InputKind, TaskSpec
 from .pipeline_docs import DOCS
-from .tasks import TASKS, InputKind, TaskSpec
 
 COPIED = ("requirements.txt", "app/__init__.py", "tests/conftest.py", "tests/test_contract.py")
 TASKS_LABEL = 'org.huggingface.api-inference.tasks="{}"'
@@ -70,7 +70,7 @@ A value is a local folder, a Hub id found in the cache (HF_HOME), or a function 
 small model into the folder it is given and returns its path.
 """
 
-from api_inference_community.contract import ModelsByTask, placeholder_model
+from api_inference_community.testing.contract import ModelsByTask, placeholder_model
 
 # Replace each placeholder with a small model of its task.
 TEST_MODELS: ModelsByTask = {{

@@ -22,13 +22,13 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Seque
 import pytest
 from starlette.testclient import TestClient
 
+from ..http.app import create_app
+from ..hub.libraries import TEMPLATE
+from ..pipelines import Pipeline
+from ..runtime.engine import logger as engine_logger
+from ..runtime.settings import Settings
 from . import examples as ex
-from .app import create_app
-from .config import Settings
-from .engine import logger as engine_logger
-from .libraries import TEMPLATE
 from .output_checks import OutputError, check_response, media_type_of
-from .pipelines import Pipeline
 
 ModelSource = Union[str, os.PathLike, Callable[[Path], Union[str, os.PathLike]]]
 ModelsByTask = Mapping[str, ModelSource]

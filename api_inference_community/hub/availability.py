@@ -7,11 +7,9 @@ the library is given explicitly, against the tasks each image declares in ALLOWE
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterable, Mapping, Optional
 
-from .config import Settings
-from .hub import CardMetadata, ModelNotFound, card_metadata, is_local_model, read_card_metadata
+from .cards import CardMetadata
 from .libraries import folder_name
 
 
@@ -56,31 +54,3 @@ def decide(
         )
         return Decision(False, chosen, task, reason)
     return Decision(True, chosen, task, f"served by `{chosen}` for `{task}`")
-
-
-def model_card(settings: Settings) -> CardMetadata:
-    """The card metadata of `settings.model_id`, fetching only its README from the Hub.
-
-    A local folder is read as is; offline (HF_HUB_OFFLINE), the model is looked up in the cache.
-    Raises ModelNotFound when the model cannot be found.
-    """
-    if is_local_model(settings.model_id) or settings.hf_hub_offline:
-        return card_metadata(settings)
-    from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, HFValidationError, LocalEntryNotFoundError
-
-    try:
-        readme = hf_hub_download(
-            settings.model_id,
-            "README.md",
-            revision=settings.revision,
-            cache_dir=settings.hub_cache_dir,
-            token=settings.hf_token,
-        )
-    except LocalEntryNotFoundError as error:  # unreachable Hub, README not in the cache
-        raise ModelNotFound(f"Cannot read the model card of `{settings.model_id}`: {error}") from None
-    except EntryNotFoundError:  # the repo has no README: a card without metadata
-        return CardMetadata()
-    except (HFValidationError, HfHubHTTPError, OSError) as error:
-        raise ModelNotFound(f"Cannot read the model card of `{settings.model_id}`: {error}") from None
-    return read_card_metadata(Path(readme).parent)

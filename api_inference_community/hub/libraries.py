@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 TEMPLATE = "common"  # docker_images/common is the template of new libraries, not an image
 IMAGES_DIR = "docker_images"
-DEFAULT_ROOT = Path(__file__).resolve().parents[1]  # the checkout this package lives in
+DEFAULT_ROOT = Path(__file__).resolve().parents[2]  # the checkout this package lives in
 
 
 class AllowedTasksError(ValueError):
@@ -35,10 +35,11 @@ def read_allowed_tasks(main_py: Path) -> List[str]:
     except SyntaxError as error:
         raise AllowedTasksError(f"{main_py}: cannot be parsed: {error}") from None
     for node in tree.body:
+        targets: List[ast.expr]
         if isinstance(node, ast.AnnAssign):
             targets, value = [node.target], node.value
         elif isinstance(node, ast.Assign):
-            targets, value = node.targets, node.value
+            targets, value = list(node.targets), node.value
         else:
             continue
         if any(isinstance(t, ast.Name) and t.id == "ALLOWED_TASKS" for t in targets):
@@ -46,16 +47,17 @@ def read_allowed_tasks(main_py: Path) -> List[str]:
     raise AllowedTasksError(f"{main_py}: no module-level `ALLOWED_TASKS = {{...}}` found")
 
 
-def _literal_keys(main_py: Path, value: ast.AST | None) -> List[str]:
+def _literal_keys(main_py: Path, value: Optional[ast.expr]) -> List[str]:
     keys = value.keys if isinstance(value, ast.Dict) else None
-    if keys is None or not all(isinstance(k, ast.Constant) and isinstance(k.value, str) for k in keys):
+    names = [k.value for k in keys or () if isinstance(k, ast.Constant) and isinstance(k.value, str)]
+    if keys is None or len(names) != len(keys):
         found = ast.unparse(value) if value is not None else "nothing"
         raise AllowedTasksError(
             f"{main_py}: ALLOWED_TASKS must be a literal dict with string keys, "
             f'{{"task-name": PipelineClass, ...}}, so that tools can read it without importing '
             f"the library; found `{found}`"
         )
-    return [k.value for k in keys]
+    return names
 
 
 def discover(root: Path = DEFAULT_ROOT) -> Dict[str, List[str]]:

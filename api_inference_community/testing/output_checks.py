@@ -14,8 +14,8 @@ from typing import Any, Callable, Dict, List, Mapping, Optional
 
 import orjson
 
-from . import media
-from .tasks import TASKS, OutputKind
+from .. import media
+from ..tasks.registry import TASKS, OutputKind
 
 Check = Callable[[Any, Any, Mapping[str, Any]], None]  # (output, inputs, parameters)
 Predicate = Callable[[Any], bool]
@@ -59,7 +59,7 @@ def an_object(value: Any) -> bool:
     return isinstance(value, dict)
 
 
-KINDS = {
+KINDS: Dict[Predicate, str] = {
     string: "a string",
     integer: "an integer",
     number: "a finite number",
@@ -139,7 +139,7 @@ def zero_shot_text(output: Any, inputs: Any, parameters: Mapping[str, Any]) -> N
 
 
 def embedding(value: Any, where: str = "the embedding", depth: int = 0) -> None:
-    require(isinstance(value, list) and value, f"{where} must be a non-empty list, got {show(value)}")
+    require(isinstance(value, list) and bool(value), f"{where} must be a non-empty list, got {show(value)}")
     if all(number(v) for v in value):
         return
     require(depth < 2 and all(isinstance(v, list) for v in value), f"{where} must hold numbers, got {show(value)}")

@@ -17,8 +17,8 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import numpy as np
 from PIL import Image
 
-from . import media
-from .tasks import TASKS
+from .. import media
+from ..tasks.registry import TASKS
 
 
 @dataclass(frozen=True)

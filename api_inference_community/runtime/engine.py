@@ -1,26 +1,22 @@
-"""The inference worker: one thread per model that loads it, then serves a queue in batches.
+"""The inference engine of one model: a worker thread that loads it, then runs its queue in batches.
 
-The event loop only enqueues jobs and awaits their futures; the model runs in the worker
-thread. While the worker is busy, jobs of a batchable task with identical parameters pile up
-and are taken together (up to `max_batch_size` items). An idle worker takes a lone job at once.
+The event loop only enqueues jobs (`infer`) and awaits their futures; the model runs in the
+worker thread. While the worker is busy, jobs of a batchable task with identical parameters pile
+up and are taken together (`batching.JobQueue`). An idle worker takes a lone job at once.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import enum
 import gc
-import json
 import logging
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional
 
-from .config import Settings, use_settings
-from .errors import (
+from ..errors import (
     APIError,
     InferenceFailed,
     InferenceTimeout,
@@ -30,10 +26,13 @@ from .errors import (
     Overloaded,
     ShuttingDown,
 )
+from ..pipelines import Pipeline
+from ..tasks.registry import TaskSpec
+from .batching import JobQueue
+from .jobs import Job, batch_key, settle_all
 from .loading import LoadProgress
 from .metrics import Metrics
-from .pipelines import Pipeline
-from .tasks import TaskSpec
+from .settings import Settings, use_settings
 from .threads import available_cpus, configure_torch_threads
 
 logger = logging.getLogger(__name__)
@@ -43,34 +42,6 @@ class ModelState(str, enum.Enum):
     LOADING = "loading"
     READY = "ready"
     FAILED = "failed"
-
-
-@dataclass(eq=False)
-class Job:
-    """One request waiting for the model."""
-
-    inputs: Any
-    parameters: Dict[str, Any]
-    batch_key: str
-    items: int
-    future: asyncio.Future
-    loop: asyncio.AbstractEventLoop
-    enqueued_at: float
-    deadline: float
-    abandoned: bool = False  # the client left or the deadline passed: never run it
-
-    def resolve(self, result: Any = None, error: Optional[BaseException] = None) -> None:
-        """Set the outcome; call on the job's event loop."""
-        if self.future.done():
-            return
-        if error is not None:
-            self.future.set_exception(error)
-        else:
-            self.future.set_result(result)
-
-    def settle(self, result: Any = None, error: Optional[BaseException] = None) -> None:
-        """Hand the outcome back to the event loop that waits for it (from any thread)."""
-        settle_all([(self, result, error)])
 
 
 def freeze_loaded_objects() -> None:
@@ -84,29 +55,9 @@ def freeze_loaded_objects() -> None:
     gc.freeze()
 
 
-Outcome = Tuple[Job, Any, Optional[BaseException]]
-
-
-def settle_all(outcomes: List[Outcome]) -> None:
-    """Settle several jobs with one wake-up of each event loop (not one per job)."""
-    by_loop: Dict[asyncio.AbstractEventLoop, List[Outcome]] = {}
-    for outcome in outcomes:
-        by_loop.setdefault(outcome[0].loop, []).append(outcome)
-    for loop, group in by_loop.items():
-        try:
-            loop.call_soon_threadsafe(_resolve_group, group)
-        except RuntimeError:  # the loop is closed: nobody waits any more
-            pass
-
-
-def _resolve_group(group: List[Outcome]) -> None:
-    for job, result, error in group:
-        job.resolve(result, error)
-
-
-def batch_key(parameters: Dict[str, Any]) -> str:
-    """Jobs batch together only when this key (their parameters) is equal."""
-    return json.dumps(parameters, sort_keys=True, default=repr)
+def _release(waiter: asyncio.Future) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 def as_client_error(error: BaseException) -> APIError:
@@ -139,8 +90,8 @@ class InferenceEngine:
         self.load_error: Optional[str] = None
         self.load_seconds: Optional[float] = None
         self.progress = LoadProgress(settings.hf_home)
-        self._queue: Deque[Job] = collections.deque()
-        self._cond = threading.Condition()
+        self._queue = JobQueue()
+        self._cond = self._queue.cond
         self._stopping = False
         self._thread: Optional[threading.Thread] = None
         self._load_waiters: List[asyncio.Future] = []
@@ -199,7 +150,7 @@ class InferenceEngine:
         self.metrics.set_state(state.value)
         for waiter in waiters:
             try:
-                waiter.get_loop().call_soon_threadsafe(lambda w=waiter: w.done() or w.set_result(None))
+                waiter.get_loop().call_soon_threadsafe(_release, waiter)
             except RuntimeError:
                 pass
 
@@ -248,7 +199,6 @@ class InferenceEngine:
                 raise Overloaded(f"Too many requests are waiting ({len(self._queue)}); retry later")
             self._queue.append(job)
             self.metrics.queue_depth.set(len(self._queue))
-            self._cond.notify()
         try:
             return await asyncio.wait_for(asyncio.shield(job.future), timeout=self.settings.request_timeout_s)
         except asyncio.TimeoutError:
@@ -268,7 +218,7 @@ class InferenceEngine:
                 if not self._queue:
                     return  # stopping and drained
                 self._await_batch()
-                batch = self._take_batch()
+                batch = self._queue.take_batch(self._batching, self.settings.max_batch_size)
                 self.metrics.queue_depth.set(len(self._queue))
             if batch:
                 self._execute(batch)
@@ -279,35 +229,11 @@ class InferenceEngine:
         if not self._batching or wait <= 0:
             return
         deadline = time.monotonic() + wait
-        while sum(j.items for j in self._queue) < self.settings.max_batch_size and not self._stopping:
+        while self._queue.items() < self.settings.max_batch_size and not self._stopping:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return
             self._cond.wait(remaining)
-
-    def _take_batch(self) -> List[Job]:
-        """Pop the oldest live job and, when batching, the queued jobs that match it."""
-        now = time.monotonic()
-        while self._queue and (self._queue[0].abandoned or self._queue[0].deadline <= now):
-            self._queue.popleft().abandoned = True
-        if not self._queue:
-            return []
-        head = self._queue.popleft()
-        batch, items = [head], head.items
-        if not self._batching:
-            return batch
-        kept: Deque[Job] = collections.deque()
-        while self._queue:
-            job = self._queue.popleft()
-            if job.abandoned or job.deadline <= now:
-                continue
-            if job.batch_key == head.batch_key and items + job.items <= self.settings.max_batch_size:
-                batch.append(job)
-                items += job.items
-            else:
-                kept.append(job)
-        self._queue = kept
-        return batch
 
     def _execute(self, batch: List[Job]) -> None:
         batch = [job for job in batch if not job.abandoned]
@@ -321,8 +247,9 @@ class InferenceEngine:
         if self._batching:
             self._execute_batch(batch)
         else:
+            pipeline = self._loaded()
             for job in batch:
-                self._execute_one(job, lambda j: self.pipeline(j.inputs, **j.parameters))
+                self._execute_one(job, lambda j: pipeline(j.inputs, **j.parameters))
         self.metrics.inference_seconds.observe(time.perf_counter() - tick)
 
     def _execute_batch(self, batch: List[Job]) -> None:
@@ -342,7 +269,7 @@ class InferenceEngine:
         settle_all([(job, output, None) for job, output in zip(batch, outputs)])
 
     def _checked_batch(self, batch: List[Job]) -> List[Any]:
-        outputs = self.pipeline.batch([job.inputs for job in batch], **batch[0].parameters)
+        outputs = self._loaded().batch([job.inputs for job in batch], **batch[0].parameters)
         if not isinstance(outputs, (list, tuple)) or len(outputs) != len(batch):
             raise RuntimeError(f"{type(self.pipeline).__name__}.batch must return one output per input")
         return list(outputs)
@@ -359,6 +286,11 @@ class InferenceEngine:
             job.settle(error=client_error)
             return
         job.settle(output)
+
+    def _loaded(self) -> Pipeline:
+        if self.pipeline is None:  # the worker serves only after a successful load
+            raise RuntimeError("the pipeline is not loaded")
+        return self.pipeline
 
     # ------------------------------------------------------------------ status
 

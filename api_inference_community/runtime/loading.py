@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from .hub import directory_size
+from ..hub.resolve import directory_size
 
 logger = logging.getLogger(__name__)
 

@@ -4,26 +4,15 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
-from .config import Settings
+from ..runtime.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 
 class ModelNotFound(RuntimeError):
     """MODEL_ID is neither a local directory nor a repo the Hub (or its cache) can give."""
-
-
-@dataclass(frozen=True)
-class CardMetadata:
-    """The model card fields that decide how a model is served."""
-
-    pipeline_tag: Optional[str] = None
-    library_name: Optional[str] = None
-    inference: bool = True
 
 
 def is_local_model(model_id: str) -> bool:
@@ -69,28 +58,3 @@ def directory_size(path: Path) -> int:
             except OSError:
                 continue
     return total
-
-
-def read_card_metadata(model_dir: Path) -> CardMetadata:
-    """Card metadata from the model's README.md front matter (offline, no network)."""
-    readme = Path(model_dir) / "README.md"
-    if not readme.is_file():
-        return CardMetadata()
-    from huggingface_hub.repocard import metadata_load
-
-    try:
-        data = metadata_load(readme) or {}
-    except Exception as error:  # a malformed card must not stop the server
-        logger.warning("Cannot read the model card %s: %s", readme, error)
-        return CardMetadata()
-    inference = data.get("inference", True)
-    return CardMetadata(
-        pipeline_tag=data.get("pipeline_tag"),
-        library_name=data.get("library_name"),
-        inference=inference is not False,
-    )
-
-
-def card_metadata(settings: Settings) -> CardMetadata:
-    """Card metadata of `settings.model_id`, resolved as the server would resolve it."""
-    return read_card_metadata(resolve_model(settings))

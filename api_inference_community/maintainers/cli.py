@@ -24,12 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence
 
+from ..hub.availability import Decision, decide
+from ..hub.cards import CardMetadata, model_card
+from ..hub.libraries import DEFAULT_ROOT, IMAGES_DIR, TEMPLATE, AllowedTasksError, discover, image_dir
+from ..hub.resolve import ModelNotFound, is_local_model
+from ..runtime.settings import Settings, SettingsError
 from . import scaffold
-from .availability import Decision, decide, model_card
 from .bundled import BundledModelMissing, bundled_model_dir
-from .config import Settings, SettingsError
-from .hub import CardMetadata, ModelNotFound, is_local_model
-from .libraries import DEFAULT_ROOT, IMAGES_DIR, TEMPLATE, AllowedTasksError, discover, image_dir
 
 DOCKER_TAG = "api-inference/{library}"
 DOCKER_CACHE_VOLUME = "aic-cache"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, List, Tuple
 
-from .config import Settings
+from .settings import Settings
 from .threads import available_cpus
 
 

@@ -1,0 +1,1 @@
+"""Compatibility with apps written for the upstream package (`routes`, `validation`, `normalizers` import paths)."""

@@ -1,0 +1,1 @@
+"""Models and where they come from: resolution (local folder, Hub cache, Hub), cards, availability, library images."""

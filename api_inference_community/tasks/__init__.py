@@ -1,0 +1,1 @@
+"""The tasks: their registry, the Hub's input and parameter schemas, and request validation."""
