@@ -10,8 +10,11 @@ TORCH_INDEX_URL ?=
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+DEMO_MODELS ?= .cache/models
+DEMO_TEXT := sentence-transformers/all-MiniLM-L6-v2
+DEMO_PINNED := $(DEMO_TEXT),$(DEMO_TEXT):feature-extraction,timm/tiny-demo-classifier
 
-.PHONY: venv serve test lint typecheck format test-core test-images test-docker clean
+.PHONY: venv serve serve-model test lint typecheck format test-core test-images test-docker clean
 
 $(STAMP): setup.py requirements/torch.txt requirements/dev.txt $(IMAGE_REQUIREMENTS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,8 +24,16 @@ $(STAMP): setup.py requirements/torch.txt requirements/dev.txt $(IMAGE_REQUIREME
 
 venv: $(STAMP)
 
-# Serve the bundled all-MiniLM-L6-v2 (feature-extraction) on $(HOST):$(PORT).
+# The gateway on $(HOST):$(PORT), serving the demo models directory (the bundled all-MiniLM-L6-v2
+# and a tiny timm classifier) by URL, both loaded at start.
 serve: venv
+	$(PY) scripts/demo_models.py $(DEMO_MODELS) >/dev/null
+	MODELS_DIR=$(DEMO_MODELS) HF_HUB_OFFLINE=1 \
+	PINNED_MODELS="$${PINNED_MODELS:-$(DEMO_PINNED)}" \
+	$(PY) -m api_inference_community gateway --host $(HOST) --port $(PORT)
+
+# One library container's server for the bundled all-MiniLM-L6-v2 (feature-extraction) on $(HOST):$(PORT).
+serve-model: venv
 	cd docker_images/sentence_transformers && \
 	MODEL_ID="$${MODEL_ID:-$$(../../$(PY) -m api_inference_community bundled-model)}" \
 	TASK="$${TASK:-feature-extraction}" HF_HUB_OFFLINE=1 \

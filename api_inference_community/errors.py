@@ -36,8 +36,41 @@ class UnknownTask(InvalidInput):
     """TASK names a task this image does not serve (400, as upstream)."""
 
 
+class NotFound(APIError):
+    """No such model (404)."""
+
+    status_code = 404
+
+
+class NotServed(APIError):
+    """The model exists but this server does not serve it for that task (400, naming the reason)."""
+
+    status_code = 400
+
+
+class ModelTurnedOff(NotServed):
+    """The model's card sets `inference: false` (403, as the Hub answers)."""
+
+    status_code = 403
+
+
+class ModelTooBig(NotServed):
+    """The model needs more memory than the server's whole model budget (403, never loaded)."""
+
+    status_code = 403
+
+
 class PayloadTooLarge(APIError):
     status_code = 413
+
+
+class MethodNotAllowed(APIError):
+    """The path exists, not for this method (405, with the methods it takes)."""
+
+    status_code = 405
+
+    def __init__(self, message: str, allow: str = "GET") -> None:
+        super().__init__(message, headers={"Allow": allow})
 
 
 class NotAcceptable(APIError, ValueError):
@@ -81,3 +114,12 @@ class InferenceFailed(APIError):
 
 class ShuttingDown(APIError):
     status_code = 503
+
+
+class WorkerStopped(APIError):
+    """The model's inference worker stopped; the process is restarting (503)."""
+
+    status_code = 503
+
+    def __init__(self, message: str = "The inference worker stopped; the server is restarting") -> None:
+        super().__init__(message, headers={"Retry-After": "5"})

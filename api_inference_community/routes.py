@@ -10,4 +10,15 @@ from .http.headers import HEADER_COMPUTE_TIME, HEADER_COMPUTE_TYPE
 
 install_event_handlers()
 
-__all__ = ["HEADER_COMPUTE_TIME", "HEADER_COMPUTE_TYPE", "pipeline_route", "status_ok"]
+# The upstream names of the compute headers.
+HF_HEADER_COMPUTE_TIME = HEADER_COMPUTE_TIME
+HF_HEADER_COMPUTE_TYPE = HEADER_COMPUTE_TYPE
+
+__all__ = [
+    "HEADER_COMPUTE_TIME",
+    "HEADER_COMPUTE_TYPE",
+    "HF_HEADER_COMPUTE_TIME",
+    "HF_HEADER_COMPUTE_TYPE",
+    "pipeline_route",
+    "status_ok",
+]

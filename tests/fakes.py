@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image
 
 from api_inference_community import Pipeline
+from api_inference_community.errors import InvalidInput
 
 
 class Features(Pipeline):
@@ -40,12 +41,22 @@ class Features(Pipeline):
         for item in inputs:
             texts = item if isinstance(item, list) else [item]
             if "bad" in texts:
-                raise ValueError("the input `bad` is not accepted")
+                raise InvalidInput("the input `bad` is not accepted")
             if "crash" in texts:
                 raise RuntimeError("secret internal detail")
             vectors = [self.embed(t) for t in texts]
             outputs.append(vectors if isinstance(item, list) else vectors[0])
         return outputs
+
+
+class ItemCounting(Features):
+    """Features recording the number of items (texts) of every model call."""
+
+    items_per_call: List[int] = []
+
+    def batch(self, inputs: List[Any], **parameters: Any) -> List[Any]:
+        type(self).items_per_call.append(sum(len(i) if isinstance(i, list) else 1 for i in inputs))
+        return super().batch(inputs, **parameters)
 
 
 def recorder(delay: float = 0.0) -> type:
@@ -108,7 +119,11 @@ class Classifier(Pipeline):
         if inputs == "crash":
             raise RuntimeError("secret internal detail")
         if inputs == "bad":
-            raise ValueError("`bad` is not a sentence")
+            raise InvalidInput("`bad` is not a sentence")
+        if inputs == "exit":
+            raise SystemExit(3)  # what a misbehaving library may do: it must not kill the worker unseen
+        if inputs == "odd":
+            raise ValueError("tensor of shape (1, 7) at /srv/model/weights.bin")
         labels = [{"label": "LONG", "score": 0.7}, {"label": "SHORT", "score": 0.3}]
         return labels[: parameters.get("top_k", 2)]
 
@@ -193,3 +208,37 @@ def serving(tasks: Dict[str, type], task: str, model_dir: Any, wait: bool = True
             yield client
 
     return _serving()
+
+
+class Sized(Features):
+    """feature-extraction for the model cache: holds `megabytes` of memory (from the folder's config.json),
+    fails to load when it says `fail`, and counts its loads by folder in `Sized.loads`."""
+
+    loads: Dict[str, int] = {}
+
+    def __init__(self, model_id: str) -> None:
+        import json
+
+        type(self).loads[model_id] = type(self).loads.get(model_id, 0) + 1
+        config = json.loads((Path(model_id) / "config.json").read_text())
+        time.sleep(config.get("load_seconds", 0))
+        if config.get("fail"):
+            raise OSError("the weights are corrupt")
+        self.weights = np.ones(int(config.get("megabytes", 1) * 1024 * 1024 // 8))  # pages touched: resident
+        self.model_id = model_id
+
+
+def write_model(models_dir: Path, model_id: str, *, task: str = "feature-extraction", library: str = "fake",
+                inference: bool = True, weights_mb: float = 0.0, **config: Any) -> Path:  # fmt: skip
+    """A model folder of a models directory: its card, its config, and a weights file of `weights_mb`."""
+    import json
+
+    folder = models_dir / model_id
+    folder.mkdir(parents=True, exist_ok=True)
+    card = f"---\npipeline_tag: {task}\nlibrary_name: {library}\n" + ("inference: false\n" if not inference else "")
+    (folder / "README.md").write_text(card + "---\n# A test model\n")
+    (folder / "config.json").write_text(json.dumps(config))
+    if weights_mb:
+        with open(folder / "model.safetensors", "wb") as handle:
+            handle.truncate(int(weights_mb * 1024 * 1024))
+    return folder

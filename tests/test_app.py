@@ -268,14 +268,15 @@ def test_metrics_count_requests(tmp_path):
         client.post("/", json={"inputs": "x"})
         client.post("/", json={"inputs": ""})
         text = client.get("/metrics").text
-        assert 'aic_requests_total{status="200"} 1.0' in text
-        assert 'aic_requests_total{status="400"} 1.0' in text
-        assert 'aic_model_state{state="ready"} 1.0' in text
-        assert "aic_batch_size_count 1.0" in text
+        model = f'model="{tmp_path}"'
+        assert f'aic_requests_total{{{model},status="200"}} 1.0' in text
+        assert f'aic_requests_total{{{model},status="400"}} 1.0' in text
+        assert f'aic_model_state{{{model},state="ready"}} 1.0' in text
+        assert f"aic_batch_size_count{{{model}}} 1.0" in text
         assert "aic_model_load_seconds" in text
         for name in ("aic_request_duration_seconds", "aic_queue_time_seconds", "aic_inference_duration_seconds"):
-            assert f"{name}_count" in text
-        assert "aic_queue_depth 0.0" in text
+            assert f"{name}_count{{{model}}}" in text
+        assert f"aic_queue_depth{{{model}}} 0.0" in text
 
 
 def test_json_error_body_is_valid_json_everywhere(features):

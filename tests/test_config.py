@@ -24,8 +24,30 @@ DEFAULTS = {
     "log_level": "info",
     "max_body_bytes": 50 * 1024 * 1024,
     "max_image_pixels": 89_478_485,
+    "max_image_bytes": None,
     "max_audio_seconds": 600.0,
     "max_inputs": 256,
+    "max_input_characters": 1_000_000,
+    "max_parameters": 64,
+    "max_json_depth": 32,
+    "max_new_tokens": 1024,
+    "max_sequences": 10,
+    "max_inference_steps": 100,
+    "body_memory_budget": 256 * 1024 * 1024,
+    "queue_memory_budget": 1024 * 1024 * 1024,
+    "decode_workers": None,
+    "wait_for_model_timeout_s": 300.0,
+    "multi_model": None,
+    "models_dir": None,
+    "library_name": None,
+    "model_memory_budget": None,
+    "max_loaded_models": None,
+    "pinned_models": (),
+    "min_residency_s": 10.0,
+    "model_loaders": 1,
+    "compute_slots": 1,
+    "load_retry_backoff_s": 30.0,
+    "card_cache_ttl_s": 60.0,
     "max_batch_size": 32,
     "max_batch_wait_ms": 0.0,
     "max_queue_size": 512,
@@ -79,6 +101,20 @@ def test_reads_os_environ_by_default(monkeypatch):
         ("PORT", "65535", "port", 65535),
         ("PORT", " 8080 ", "port", 8080),
         ("LOG_LEVEL", "debug", "log_level", "debug"),
+        ("LOG_LEVEL", " WARNING ", "log_level", "warning"),
+        ("MAX_NEW_TOKENS", "64", "max_new_tokens", 64),
+        ("MAX_PARAMETERS", "3", "max_parameters", 3),
+        ("MAX_JSON_DEPTH", "4", "max_json_depth", 4),
+        ("QUEUE_MEMORY_BUDGET", "1000", "queue_memory_budget", 1000),
+        ("DECODE_WORKERS", "3", "decode_workers", 3),
+        ("DECODE_WORKERS", "", "decode_workers", None),
+        ("WAIT_FOR_MODEL_TIMEOUT", "5", "wait_for_model_timeout_s", 5.0),
+        ("MULTI_MODEL", "1", "multi_model", True),
+        ("MULTI_MODEL", "", "multi_model", None),
+        ("MODELS_DIR", "/models", "models_dir", "/models"),
+        ("PINNED_MODELS", "a/b, c/d", "pinned_models", ("a/b", "c/d")),
+        ("MODEL_MEMORY_BUDGET", "1000000", "model_memory_budget", 1_000_000),
+        ("MAX_LOADED_MODELS", "3", "max_loaded_models", 3),
         ("MAX_BODY_BYTES", "1024", "max_body_bytes", 1024),
         ("MAX_IMAGE_PIXELS", "1000000", "max_image_pixels", 1_000_000),
         ("MAX_AUDIO_SECONDS", "1.5", "max_audio_seconds", 1.5),
@@ -157,6 +193,13 @@ def test_hf_hub_offline_flag(value, expected):
         ("NUM_THREADS", "1.5"),
         ("SHUTDOWN_GRACE", "-0.1"),
         ("GZIP_MIN_BYTES", "-1"),
+        ("LOG_LEVEL", "verbose"),
+        ("LOG_LEVEL", "5"),
+        ("MAX_NEW_TOKENS", "0"),
+        ("MAX_JSON_DEPTH", "1"),
+        ("QUEUE_MEMORY_BUDGET", "0"),
+        ("DECODE_WORKERS", "0"),
+        ("WAIT_FOR_MODEL_TIMEOUT", "0"),
     ],
 )
 def test_invalid_values_name_the_variable(variable, value):
@@ -166,6 +209,11 @@ def test_invalid_values_name_the_variable(variable, value):
     assert message.startswith("Invalid configuration: ")
     assert f"{variable}: " in message
     assert isinstance(info.value, ValueError)
+
+
+def test_body_budget_must_hold_one_body():
+    with pytest.raises(SettingsError, match="BODY_MEMORY_BUDGET .* MAX_BODY_BYTES"):
+        Settings.from_env({"MAX_BODY_BYTES": "1000", "BODY_MEMORY_BUDGET": "999"})
 
 
 def test_several_invalid_values_are_all_reported():

@@ -94,7 +94,7 @@ def test_queue_full_is_503_with_retry_after(tmp_path):
             assert gate.entered.wait(10)
             queued = [pool.submit(client.post, "/", json={"inputs": f"q{i}"}) for i in range(2)]
             for _ in range(500):  # until both wait in the queue
-                if "aic_queue_depth 2.0" in client.get("/metrics").text:
+                if f'aic_queue_depth{{model="{tmp_path}"}} 2.0' in client.get("/metrics").text:
                     break
             response = client.post("/", json={"inputs": "overflow"})
             assert response.status_code == 503

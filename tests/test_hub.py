@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -258,3 +259,22 @@ def test_directory_size_skips_broken_links(tmp_path):
     (tmp_path / "a.bin").write_bytes(b"12345")
     os.symlink(tmp_path / "gone", tmp_path / "broken")
     assert directory_size(tmp_path) == 5
+
+
+def test_directory_size_does_not_follow_symlink_loops(tmp_path):
+    (tmp_path / "model" / "nested").mkdir(parents=True)
+    (tmp_path / "model" / "a.bin").write_bytes(b"12345")
+    (tmp_path / "model" / "nested" / "b.bin").write_bytes(b"678")
+    os.symlink(tmp_path / "model", tmp_path / "model" / "nested" / "up")  # nested/up/nested/up/... forever
+    os.symlink(".", tmp_path / "model" / "self")
+    os.symlink(tmp_path / "model" / "nested", tmp_path / "model" / "nested" / "again")
+    started = time.monotonic()
+    assert directory_size(tmp_path / "model") == 8
+    assert time.monotonic() - started < 5
+
+
+def test_directory_size_counts_a_blob_and_its_links_once(hub):
+    repo = hub / "hub" / "models--org--name"
+    assert (repo / "blobs").is_dir() and (repo / "snapshots").is_dir()
+    refs = (repo / "refs" / "main").stat().st_size
+    assert directory_size(repo) == TOTAL + refs  # blobs/ and the snapshot's links to them, once

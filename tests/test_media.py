@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import base64
 import io
-import struct
 import warnings
-import zlib
 
 import av
 import numpy as np
 import pytest
+from media_samples import SR, gradient, image_bytes, pcm_wav, png_header, sine
 from PIL import Image
 
 from api_inference_community.http.negotiation import NotAcceptable, negotiate
@@ -29,60 +28,14 @@ from api_inference_community.media import (
     to_rgb,
 )
 
-SR = 16000
-
-
 # --------------------------------------------------------------------------
 # Helpers
 # --------------------------------------------------------------------------
 
 
-def image_bytes(image: Image.Image, fmt: str, **params) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format=fmt, **params)
-    return buffer.getvalue()
-
-
-def gradient(size: tuple[int, int] = (32, 24)) -> Image.Image:
-    width, height = size
-    x = np.linspace(0, 255, width, dtype=np.uint8)[None, :].repeat(height, axis=0)
-    y = np.linspace(0, 255, height, dtype=np.uint8)[:, None].repeat(width, axis=1)
-    return Image.fromarray(np.stack([x, y, np.full_like(x, 128)], axis=-1))
-
-
-def png_header(width: int, height: int) -> bytes:
-    """A PNG whose IHDR claims ``width`` x ``height`` (no real pixel data)."""
-
-    def chunk(kind: bytes, payload: bytes) -> bytes:
-        crc = zlib.crc32(kind + payload)
-        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
-
-
-def sine(freq: float, seconds: float, rate: int, amplitude: float = 0.5):
-    t = np.arange(int(seconds * rate)) / rate
-    return (amplitude * np.sin(2 * np.pi * freq * t)).astype(np.float32)
-
-
 def peak_frequency(waveform: np.ndarray, rate: int) -> float:
     spectrum = np.abs(np.fft.rfft(waveform * np.hanning(len(waveform))))
     return float(np.argmax(spectrum)) * rate / len(waveform)
-
-
-def pcm_wav(samples: np.ndarray, rate: int, codec: str, fmt: str) -> bytes:
-    """Encode a mono int/float array as WAV with a given PCM codec (via PyAV)."""
-    buffer = io.BytesIO()
-    with av.open(buffer, mode="w", format="wav") as container:
-        stream = container.add_stream(codec, rate=rate, layout="mono")
-        frame = av.AudioFrame.from_ndarray(samples[None, :], format=fmt, layout="mono")
-        frame.sample_rate = rate
-        for packet in stream.encode(frame):
-            container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
-    return buffer.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -109,15 +62,17 @@ def test_decode_image_formats(fmt: str, lossless: bool) -> None:
     assert error.max() == 0 if lossless else error.mean() < 8
 
 
-def test_decode_gif_returns_first_frame() -> None:
+def test_decode_gif_returns_first_frame_only() -> None:
     red = Image.new("RGB", (16, 16), (255, 0, 0))
     blue = Image.new("RGB", (16, 16), (0, 0, 255))
     data = image_bytes(red, "GIF", save_all=True, append_images=[blue], duration=50)
     image = decode_image(data)
     assert image.format == "GIF"
-    assert getattr(image, "n_frames", 1) == 2
-    assert image.tell() == 0
     assert to_rgb(image).getpixel((8, 8)) == (255, 0, 0)
+    # Detached from the file: no other frame can be decoded from it later.
+    assert getattr(image, "n_frames", 1) == 1 and not getattr(image, "is_animated", False)
+    with pytest.raises(EOFError):
+        image.seek(1)
 
 
 @pytest.mark.parametrize("mode", ["RGBA", "L", "LA", "P", "1", "I;16"])
@@ -445,6 +400,18 @@ def test_encode_clips_out_of_range() -> None:
     waveform = decode_audio(encode_audio(loud, SR, "wav"), SR)
     assert np.abs(waveform).max() <= 1.0
     assert abs(waveform[3] - 0.25) < 1e-3
+
+
+def test_encode_audio_with_a_sample_format() -> None:
+    tone = sine(440, 0.5, SR)
+    data = encode_audio(tone, SR, "flac", sample_format="s32")
+    with av.open(io.BytesIO(data)) as container:
+        assert container.streams.audio[0].format.name == "s32"
+    assert np.abs(decode_audio(data, SR) - tone).max() < 1e-6
+    with av.open(io.BytesIO(encode_audio(tone, SR, "flac"))) as container:
+        assert container.streams.audio[0].format.name == "s16"
+    with pytest.raises(ValueError, match="sample formats s16, s32"):
+        encode_audio(tone, SR, "flac", sample_format="flt")
 
 
 def test_encode_audio_rejects_bad_input() -> None:

@@ -25,6 +25,8 @@ GOOD = [
     ("feature-extraction", [[0.1], [0.2]], ["a", "b"], {}),
     ("sentence-similarity", [0.5, 0.1], {"source_sentence": "s", "sentences": ["a", "b"]}, {}),
     ("text-classification", [{"label": "A", "score": 0.9}, {"label": "B", "score": 0.1}], "t", {"top_k": 2}),
+    # the Inference API's answer, which InferenceClient.text_classification reads (it takes the first item)
+    ("text-classification", [[{"label": "A", "score": 0.9}, {"label": "B", "score": 0.1}]], "t", {}),
     ("question-answering", {"answer": "London", "score": 0.9, "start": 31, "end": 37}, QA, {}),
     ("zero-shot-classification", {"sequence": "t", "labels": ["b", "a"], "scores": [0.7, 0.3]}, "t", LABELS),
     (
@@ -77,7 +79,8 @@ BAD = [
     ("feature-extraction", [[0.1]], ["a", "b"], {}, "expected 2 embeddings"),
     ("sentence-similarity", [0.5], {"source_sentence": "s", "sentences": ["a", "b"]}, {}, "expected 2 similarities"),
     ("text-classification", [{"label": "A", "score": 0.1}, {"label": "B", "score": 0.9}], "t", {}, "sorted by score"),
-    ("text-classification", [[{"label": "A", "score": 0.1}]], "t", {}, "item 0 must be an object"),
+    ("text-classification", [[{"label": "A", "score": 0.9}], [{"label": "B", "score": 0.1}]], "t", {}, "item 0"),
+    ("text-classification", [[{"label": "A", "score": 0.1}, {"label": "B", "score": 0.9}]], "t", {}, "sorted by score"),
     ("text-classification", [{"label": "A", "score": 0.9}, {"label": "B", "score": 0.1}], "t", {"top_k": 1}, "top_k=1"),
     ("text-classification", [{"label": "A", "score": "high"}], "t", {}, "`score` must be a finite number"),
     ("image-classification", [], None, {}, "at least 1"),

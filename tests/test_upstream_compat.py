@@ -1,5 +1,8 @@
 """An app written for the upstream package (pipeline_route, status_ok, on_event) runs on ours."""
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -40,13 +43,30 @@ def test_upstream_app_serves(server):
 
 
 def test_upstream_app_errors(server):
+    # text-classification parameters are the pipeline's business (upstream checks only a few tasks')
     response = requests.post(server.url, json={"inputs": "x", "parameters": {"top_k": "many"}}, timeout=10)
-    assert response.status_code == 400 and "`parameters.top_k`" in response.json()["error"]
+    assert response.status_code == 200
+    response = requests.post(server.url, json={"inputs": {"not": "text"}}, timeout=10)
+    assert response.status_code == 400
+    assert response.json() == {"error": ["Input should be a valid string: received `{'not': 'text'}` in `parameters`"]}
     assert "Traceback" not in server.logs()  # client errors leave no traceback
     response = requests.post(server.url, json={"inputs": "explode"}, timeout=10)
     assert response.status_code == 500 and "hidden" not in response.text
     assert "hidden detail" in server.logs()  # the details go to the log only
     assert requests.post(server.url, json={"inputs": "good"}, timeout=10).status_code == 200
+
+
+def test_upstream_app_debug_mode_allows_any_origin():
+    code = (
+        "import warnings; warnings.simplefilter('ignore')\n"
+        "from starlette.testclient import TestClient\n"
+        "from app.main import app\n"
+        "headers = {'origin': 'https://site.example', 'access-control-request-method': 'POST'}\n"
+        "response = TestClient(app).options('/', headers=headers)\n"
+        "assert response.headers['access-control-allow-origin'] == '*', response.headers\n"
+    )
+    env = {**os.environ, "DEBUG": "1", "MODEL_ID": "org/model", "TASK": "text-classification"}
+    subprocess.run([sys.executable, "-c", code], cwd=UPSTREAM, env=env, check=True, timeout=60)
 
 
 def test_normalize_payload_helpers():

@@ -361,13 +361,75 @@ VALID = [
         {"data": {"a": [1.5]}},
         {"k": 1},
     ),
+    (
+        "text-generation",
+        {"inputs": [{"role": "user", "content": "Hi"}], "parameters": {"max_new_tokens": 3}},
+        [{"role": "user", "content": "Hi", "name": None, "tool_calls": None}],
+        {"max_new_tokens": 3},
+    ),
+    (
+        "text-generation",
+        {"inputs": "Once", "parameters": {"details": False, "truncate": 8, "typical_p": 0.9}, "stream": False},
+        "Once",
+        {"details": False, "truncate": 8, "typical_p": 0.9, "stream": False},
+    ),
+    (
+        "translation",
+        {"inputs": "x", "parameters": {"src_lang": "en", "tgt_lang": "de", "generate_parameters": {"num_beams": 2}}},
+        "x",
+        {"src_lang": "en", "tgt_lang": "de", "generate_parameters": {"num_beams": 2}},
+    ),
+    (
+        "visual-question-answering",
+        {"inputs": {"image": "<png>", "question": "What is it?"}, "parameters": {"top_k": 2}},
+        "an image of 8x6 and the question `What is it?`",
+        {"top_k": 2},
+    ),
+    (  # what InferenceClient.visual_question_answering sends: the question beside the base64 image
+        "visual-question-answering",
+        {"inputs": "<png>", "question": "What is it?", "image": "<png>", "parameters": {}},
+        "an image of 8x6 and the question `What is it?`",
+        {},
+    ),
+    (
+        "document-question-answering",
+        {"inputs": {"image": "<png>", "question": "Total?"}, "parameters": {"word_boxes": [["42", [0, 0, 9, 9]]]}},
+        "an image of 8x6 and the question `Total?`",
+        {"word_boxes": [("42", [0.0, 0.0, 9.0, 9.0])]},
+    ),
 ]
+
+
+class ImageQuestion:
+    """Equal to validated image-question inputs: a PIL image of `size` and `question`."""
+
+    def __init__(self, description: str) -> None:
+        self.size = (8, 6)
+        self.question = description.split("`")[1]
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, dict)
+            and isinstance(other.get("image"), Image.Image)
+            and other["image"].size == self.size
+            and other.get("question") == self.question
+        )
+
+
+def with_png(document: Any) -> Any:
+    """The body with every "<png>" placeholder replaced by a base64 PNG of 8x6 pixels."""
+    if isinstance(document, bytes):
+        return document
+    text = json.dumps(document).replace('"<png>"', json.dumps(base64.b64encode(image_bytes("PNG")).decode()))
+    return json.loads(text)
 
 
 @pytest.mark.parametrize("task, body, inputs, parameters", VALID, ids=[f"{c[0]}-{i}" for i, c in enumerate(VALID)])
 def test_valid_bodies(task, body, inputs, parameters):
-    payload = parse(body, task)
-    assert payload.inputs == inputs
+    payload = parse(with_png(body), task)
+    if isinstance(inputs, str) and inputs.startswith("an image of"):
+        inputs = ImageQuestion(inputs)
+    assert inputs == payload.inputs
     assert payload.parameters == parameters
     assert payload.options == DEFAULT_OPTIONS
 
@@ -492,12 +554,27 @@ INVALID = [
     ("translation", {"inputs": "x", "parameters": {"repetition_penalty": -1}}, ["`parameters.repetition_penalty`"]),
     ("zero-shot-classification", {"inputs": "x"}, ["`parameters.candidate_labels`", "Field required"]),
     ("zero-shot-classification", {"inputs": ["x"], "parameters": {"candidate_labels": "a"}}, ["`inputs`"]),
+    ("text-generation", {"inputs": {"messages": []}}, ["`inputs.messages`", "at least 1 item"]),
+    ("text-generation", {"messages": [{"role": "user", "content": "x"}], "user": "me"}, ["`inputs.user`"]),
+    ("text-generation", {"inputs": [{"content": "x"}]}, ["`inputs[0].role`", "Field required"]),
+    ("text-generation", {"inputs": "x", "parameters": {"truncate": 0}}, ["`parameters.truncate`"]),
+    ("translation", {"inputs": "x", "parameters": {"truncation": "sometimes"}}, ["`parameters.truncation`"]),
+    ("visual-question-answering", {"inputs": {"image": "<png>"}}, ["`inputs.question`", "Field required"]),
+    ("visual-question-answering", {"inputs": {"image": "!!", "question": "q"}}, ["`inputs.image`", "Invalid"]),
+    ("visual-question-answering", {"inputs": "<png>"}, ["`inputs.question`", "Field required"]),
+    ("visual-question-answering", {"inputs": {"image": "<png>", "question": "q"}, "top_k": 0}, ["`parameters.top_k`"]),
+    ("document-question-answering", {"inputs": {"image": 3, "question": "q"}}, ["`inputs.image`", "base64"]),
+    (
+        "document-question-answering",
+        {"inputs": {"image": "<png>", "question": "q"}, "parameters": {"word_boxes": [["a", [1, 2, 3]]]}},
+        ["`parameters.word_boxes[0]"],
+    ),
 ]
 
 
 @pytest.mark.parametrize("task, body, fragments", INVALID, ids=[f"{c[0]}-{i}" for i, c in enumerate(INVALID)])
 def test_invalid_bodies(task, body, fragments):
-    rejects(body, task, *fragments)
+    rejects(with_png(body), task, *fragments)
 
 
 def test_every_non_media_task_has_valid_and_invalid_cases():
@@ -831,11 +908,14 @@ def test_decode_tensor_directly():
 IMAGE_TASKS = [name for name, spec in TASKS.items() if spec.input_kind.value == "image"]
 
 
+NEEDS_LABELS = {"zero-shot-image-classification", "zero-shot-object-detection"}
+
+
 def image_parameters(task: str) -> dict:
-    return {"candidate_labels": ["cat", "dog"]} if task == "zero-shot-image-classification" else {}
+    return {"candidate_labels": ["cat", "dog"]} if task in NEEDS_LABELS else {}
 
 
-@pytest.mark.parametrize("task", sorted(set(IMAGE_TASKS) - {"zero-shot-image-classification"}))
+@pytest.mark.parametrize("task", sorted(set(IMAGE_TASKS) - NEEDS_LABELS))
 def test_raw_png_every_image_task(task, png):
     payload = parse(png, task)
     assert isinstance(payload.inputs, Image.Image)
@@ -1051,8 +1131,10 @@ def test_normalize_payload_raw_text_and_numbers():
 
 
 def test_normalize_payload_nlp():
+    from pydantic import ValidationError
+
     assert normalize_payload_nlp(b'{"inputs": ["a", "b"]}', "feature-extraction") == (["a", "b"], {})
-    with pytest.raises(InvalidInput):
+    with pytest.raises(ValidationError):  # pydantic's own error, as upstream apps expect
         normalize_payload_nlp(b'{"inputs": "x", "parameters": {"top_k": "2"}}', "text-generation")
 
 
@@ -1065,7 +1147,7 @@ def test_normalize_payload_structured():
 def test_normalize_payload_unknown_task():
     with pytest.raises(EnvironmentError, match="`no-such-task` is not recognized"):
         normalize_payload(b"x", "no-such-task")
-    with pytest.raises(OSError):
+    with pytest.raises(ValueError, match="no-such-task is not a valid pipeline"):
         normalize_payload_nlp(b"x", "no-such-task")
 
 
@@ -1156,3 +1238,17 @@ def test_union_errors_name_only_the_matching_alternative():
     with pytest.raises(InvalidInput) as raised:
         parse_payload(body, TASKS["zero-shot-classification"])
     assert raised.value.message == "`parameters.candidate_labels[1]`: Input should be a valid string (received 3)"
+
+
+def test_image_question_image_within_the_pixel_limit():
+    body = with_png({"inputs": {"image": "<png>", "question": "q"}})
+    rejects(body, "visual-question-answering", "`inputs.image`", "too large", max_image_pixels=47)
+    assert parse(body, "visual-question-answering", max_image_pixels=48).inputs["image"].size == (8, 6)
+
+
+def test_image_question_top_level_keys_stay_parameters():
+    body = with_png({"inputs": "<png>", "question": "q", "image": "<png>", "top_k": 2})
+    payload = parse(body, "visual-question-answering")
+    assert payload.inputs["question"] == "q" and payload.parameters == {"top_k": 2}
+    # a structured task whose inputs are no image keeps a string `inputs` as it came (and refuses it)
+    rejects({"inputs": "q", "context": "c"}, "question-answering", "`inputs`")

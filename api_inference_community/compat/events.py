@@ -58,6 +58,18 @@ def _on_event(self: Starlette, event_type: str) -> Callable[[Callable[[], Any]],
     return decorator
 
 
+def add_shutdown_handler(app: Starlette, func: Callable[[], Any]) -> bool:
+    """Run `func` when `app` shuts down, if it registered event handlers (False otherwise).
+
+    Safe while the app runs: the lifespan reads the shutdown handlers only when it ends.
+    """
+    handlers: Dict[str, List[Callable[[], Any]]] = app.__dict__.get("_event_handlers", {})
+    if not handlers:
+        return False
+    handlers["shutdown"].append(func)
+    return True
+
+
 def install_event_handlers() -> None:
     """Give Starlette back `on_event`/`add_event_handler` where it no longer has them."""
     if not hasattr(Starlette, "on_event"):

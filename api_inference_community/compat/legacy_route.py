@@ -1,77 +1,111 @@
 """The upstream package's POST route, `pipeline_route`, for apps that build their own Starlette app.
 
-New images should use `create_app`; these keep apps that build their own Starlette app with
-`Route("/{whatever:path}", pipeline_route, methods=["POST"])` and `app.get_pipeline` working.
-Each call runs in a worker thread, one at a time, never on the event loop.
+New images use `create_app`; this keeps apps written for the upstream package working
+(`Route("/{whatever:path}", pipeline_route, methods=["POST"])` and `app.get_pipeline`), with
+upstream's answers: TASK read on every request; 400 `{"error": [...]}` listing the problems of
+a payload upstream's checks refuse (`compat.checks`), `{"error": "..."}` for other bad payloads;
+500 with the message of a failing `get_pipeline()`; media formats and usage headers as upstream
+writes them (`compat.answers`); the `lora` header passed as the `lora_adapter` parameter.
+
+The request takes the core's path: the body is bounded and counted (`http.request.held_body`),
+decoded and encoded on the decode threads, and the model runs in an `InferenceEngine`
+(`compat.legacy_engine`): bounded queue, deadline, jobs dropped when their client leaves, metrics.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
+import os
 import time
-from typing import Any
+from typing import Any, Dict, Optional, Tuple
 
-from starlette.concurrency import run_in_threadpool
+from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..errors import APIError, InferenceFailed, UnknownTask
+from ..errors import APIError, InferenceFailed, InvalidInput, ModelLoadFailed, UnknownTask
 from ..http import headers as answer_headers
-from ..http.encoding import encode_output, output_format
-from ..http.handlers import status_ok
-from ..http.request import read_body
+from ..http.encoding import encode_output
+from ..http.handlers import CLIENT_GONE, status_ok
+from ..http.request import ClientDisconnected, held_body, unless_disconnected
 from ..http.responses import error_response
-from ..runtime.engine import as_client_error
-from ..runtime.settings import Settings, get_settings
-from ..tasks.registry import TASKS
-from ..tasks.validation import Limits, parse_payload
+from ..runtime.engine import ModelState
+from ..tasks.registry import TASKS, InputKind, TaskSpec
+from ..tasks.validation import Limits, is_json_content_type
+from .answers import legacy_output_format, legacy_usage_headers
+from .checks import validation_messages
+from .legacy_engine import LegacyModels, legacy_models
+from .normalize import normalize_payload
 
 __all__ = ["pipeline_route", "status_ok"]
 
 logger = logging.getLogger(__name__)
 
-_call_lock = threading.Lock()  # upstream pipelines are not assumed to be thread-safe
-
-
-def _settings(request: Request) -> Settings:
-    return getattr(request.app.state, "settings", None) or get_settings()
-
-
-def _call_pipeline(pipe: Any, inputs: Any, parameters: dict) -> Any:
-    with _call_lock:
-        return pipe(inputs, **parameters)
+LORA_HEADER = "lora"
 
 
 async def pipeline_route(request: Request) -> Response:
-    """POST handler of upstream apps: validate, call `request.app.get_pipeline()`, encode."""
+    """POST handler of upstream apps: check, load (`app.get_pipeline()`), normalize, queue, encode."""
     started = time.perf_counter()
-    settings = _settings(request)
-    headers = answer_headers.base_headers(settings.compute_type)
+    models = legacy_models(request.app)
+    headers = answer_headers.base_headers(models.settings.compute_type)
+    response: Optional[Response] = None
     try:
-        spec = TASKS.get(settings.task)
-        if spec is None:
-            raise UnknownTask(f"The task `{settings.task}` is not recognized by api-inference-community")
-        body = await read_body(request, settings.max_body_bytes)
-        try:
-            pipe = await run_in_threadpool(request.app.get_pipeline)
-        except Exception as error:
-            logger.exception("The pipeline cannot be loaded")
-            raise InferenceFailed(f"The model cannot be loaded: {error}") from None
-        sampling_rate = getattr(pipe, "sampling_rate", None)
-        payload = await run_in_threadpool(parse_payload, body, spec, Limits.from_settings(settings, sampling_rate))
-        fmt = output_format(spec, request.headers.get("accept"))
-        try:
-            result = await run_in_threadpool(_call_pipeline, pipe, payload.inputs, payload.parameters)
-        except Exception as error:
-            client_error = as_client_error(error)
-            if client_error.status_code >= 500:
-                logger.exception("Inference failed")
-            raise client_error from None
-        content, media_type = await run_in_threadpool(encode_output, spec, result, fmt)
-        headers.update(answer_headers.usage_headers(spec, payload.inputs, sampling_rate))
-        response = Response(content, headers=headers, media_type=media_type)
+        response = await _answer(request, models, headers)
     except APIError as error:
         response = error_response(error, headers)
+    except ClientDisconnected:
+        return Response(status_code=CLIENT_GONE)  # counted below as 499; nobody reads it
+    except Exception:
+        logger.exception("Unexpected error while answering a request")
+        response = error_response(InferenceFailed("Internal error; the server log has the details"), headers)
+    finally:
+        status = response.status_code if response is not None else CLIENT_GONE
+        models.metrics.requests.labels(status=str(status)).inc()
+        models.metrics.request_seconds.observe(time.perf_counter() - started)
     answer_headers.stamp_compute_time(response, started)
     return response
+
+
+async def _answer(request: Request, models: LegacyModels, headers: Dict[str, str]) -> Response:
+    task = os.environ.get("TASK", "")
+    spec = TASKS.get(task)
+    if spec is None:
+        raise UnknownTask(f"The task `{task}` is not recognized by api-inference-community")
+    model = models.engine(spec)
+    engine = model.engine
+    await engine.wait_loaded()  # upstream waits for get_pipeline(); bounded by WAIT_FOR_MODEL_TIMEOUT
+    if engine.state != ModelState.READY:
+        models.forget(spec, model)  # the next request calls get_pipeline() again
+        if model.load_error is not None:
+            raise ModelLoadFailed(model.load_error)
+        engine.check_available(wait_for_model=True)
+    sampling_rate = engine.pipeline.sampling_rate if engine.pipeline is not None else None
+    if spec.input_kind == InputKind.AUDIO and sampling_rate is None:
+        raise ModelLoadFailed(f"Sampling rate is expected for model for audio task {task}")
+    limits = Limits.from_settings(models.settings, sampling_rate)
+    declared_json = is_json_content_type(request.headers.get("content-type"))
+    async with held_body(request, models.settings.max_body_bytes, models.bodies) as body:
+        inputs, parameters = await models.decoders.run(_normalize, body, spec, limits, declared_json)
+    lora = request.headers.get(LORA_HEADER)
+    if lora:
+        parameters["lora_adapter"] = lora
+    fmt = legacy_output_format(spec, request.headers.get("accept"))
+    result = await unless_disconnected(request, engine.infer(inputs, parameters, wait_for_model=True))
+    content, media_type = await models.decoders.run(encode_output, spec, result, fmt)
+    headers.update(legacy_usage_headers(spec, inputs, sampling_rate))
+    return Response(content, status_code=200, headers=headers, media_type=media_type)
+
+
+def _normalize(body: bytes, spec: TaskSpec, limits: Limits, declared_json: bool) -> Tuple[Any, Dict[str, Any]]:
+    """Upstream's `normalize_payload`, its errors as upstream answers them (400)."""
+    try:
+        return normalize_payload(body, spec.name, limits.sampling_rate, limits, declared_json)
+    except ValidationError as error:
+        refusal = InvalidInput(validation_messages(error))
+    except APIError:
+        raise
+    except ValueError as error:  # not UTF-8, audio that cannot be decoded...
+        refusal = InvalidInput(str(error))
+    logger.info("Refused a request for %s: %s", spec.name, refusal)
+    raise refusal

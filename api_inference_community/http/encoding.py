@@ -19,14 +19,18 @@ from .responses import dumps
 logger = logging.getLogger(__name__)
 
 MEDIA_OUTPUTS = (OutputKind.IMAGE, OutputKind.AUDIO, OutputKind.AUDIO_LIST)
+JSON_MIME = {"json": "application/json"}
 
 
 def output_format(spec: TaskSpec, accept: Optional[str]) -> Optional[str]:
     """The media format of this task's answer (None for JSON); NotAcceptable (406) if none fits."""
     if spec.output_kind == OutputKind.IMAGE:
         return negotiate(accept, media.IMAGE_MIME, "png")
-    if spec.output_kind in (OutputKind.AUDIO, OutputKind.AUDIO_LIST):
+    if spec.output_kind == OutputKind.AUDIO:
         return negotiate(accept, media.AUDIO_MIME, "flac")
+    if spec.output_kind == OutputKind.AUDIO_LIST:  # JSON of audio blobs: Accept names JSON or the blobs' format
+        return "flac" if accept and "json" in accept.lower() else negotiate(accept, media.AUDIO_MIME, "flac")
+    negotiate(accept, JSON_MIME, "json")
     return None
 
 

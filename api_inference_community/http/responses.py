@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any, Mapping, Optional
 
 import orjson
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.responses import Response
 
 from ..errors import APIError
@@ -33,3 +35,9 @@ def error_response(error: APIError, extra_headers: Optional[Mapping[str, str]] =
     """The JSON answer of an error: its body, its status, and its headers over `extra_headers`."""
     headers = {**(extra_headers or {}), **error.headers}
     return json_response(error.body(), status_code=error.status_code, headers=headers)
+
+
+async def http_error(request: Request, error: Exception) -> Response:
+    """Starlette's own errors (404, 405...) as JSON, like every other answer (an exception handler)."""
+    assert isinstance(error, HTTPException)
+    return json_response({"error": error.detail}, error.status_code, headers=error.headers)

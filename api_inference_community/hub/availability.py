@@ -6,9 +6,11 @@ the library is given explicitly, against the tasks each image declares in ALLOWE
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Optional
 
+from ..errors import ModelTurnedOff, NotServed
 from .cards import CardMetadata
 from .libraries import folder_name
 
@@ -54,3 +56,24 @@ def decide(
         )
         return Decision(False, chosen, task, reason)
     return Decision(True, chosen, task, f"served by `{chosen}` for `{task}`")
+
+
+def serving_decision(
+    card: CardMetadata,
+    model_id: str,
+    libraries: Mapping[str, Iterable[str]],
+    task: Optional[str] = None,
+    default_library: Optional[str] = None,
+) -> Decision:
+    """`decide`, for a request: the decision when the model is served, else the API error naming why.
+
+    `default_library`: the library of a card that names none (a library container's own).
+    Raises ModelTurnedOff (403) for `inference: false`, NotServed (400) for any other refusal.
+    """
+    if not card.library_name and default_library:
+        card = dataclasses.replace(card, library_name=default_library)
+    decision = decide(card, libraries, task=task)
+    if not decision.served:
+        error = NotServed if card.inference else ModelTurnedOff
+        raise error(f"Model {model_id} cannot be served: {decision.reason}")
+    return decision

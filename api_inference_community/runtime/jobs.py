@@ -20,7 +20,7 @@ class Job:
     loop: asyncio.AbstractEventLoop
     enqueued_at: float
     deadline: float
-    abandoned: bool = False  # the client left or the deadline passed: never run it
+    abandoned: bool = False  # the client left or the deadline passed: never run it (any more)
 
     def resolve(self, result: Any = None, error: Optional[BaseException] = None) -> None:
         """Set the outcome; call on the job's event loop."""

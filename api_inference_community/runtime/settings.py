@@ -6,9 +6,9 @@ import contextlib
 import contextvars
 import functools
 import os
-from typing import Iterator, Mapping, Optional, Tuple
+from typing import Any, Iterator, Mapping, Optional, Tuple
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 # Field name -> environment variable. The README documents each of them.
 ENVIRONMENT_VARIABLES = {
@@ -25,8 +25,30 @@ ENVIRONMENT_VARIABLES = {
     "log_level": "LOG_LEVEL",
     "max_body_bytes": "MAX_BODY_BYTES",
     "max_image_pixels": "MAX_IMAGE_PIXELS",
+    "max_image_bytes": "MAX_IMAGE_BYTES",
     "max_audio_seconds": "MAX_AUDIO_SECONDS",
     "max_inputs": "MAX_INPUTS",
+    "max_input_characters": "MAX_INPUT_CHARACTERS",
+    "max_parameters": "MAX_PARAMETERS",
+    "max_json_depth": "MAX_JSON_DEPTH",
+    "max_new_tokens": "MAX_NEW_TOKENS",
+    "max_sequences": "MAX_SEQUENCES",
+    "max_inference_steps": "MAX_INFERENCE_STEPS",
+    "body_memory_budget": "BODY_MEMORY_BUDGET",
+    "queue_memory_budget": "QUEUE_MEMORY_BUDGET",
+    "decode_workers": "DECODE_WORKERS",
+    "wait_for_model_timeout_s": "WAIT_FOR_MODEL_TIMEOUT",
+    "multi_model": "MULTI_MODEL",
+    "models_dir": "MODELS_DIR",
+    "library_name": "LIBRARY_NAME",
+    "model_memory_budget": "MODEL_MEMORY_BUDGET",
+    "max_loaded_models": "MAX_LOADED_MODELS",
+    "pinned_models": "PINNED_MODELS",
+    "min_residency_s": "MIN_RESIDENCY",
+    "model_loaders": "MODEL_LOADERS",
+    "compute_slots": "COMPUTE_SLOTS",
+    "load_retry_backoff_s": "LOAD_RETRY_BACKOFF",
+    "card_cache_ttl_s": "CARD_CACHE_TTL",
     "max_batch_size": "MAX_BATCH_SIZE",
     "max_batch_wait_ms": "MAX_BATCH_WAIT_MS",
     "max_queue_size": "MAX_QUEUE_SIZE",
@@ -36,6 +58,9 @@ ENVIRONMENT_VARIABLES = {
     "cors_allow_origins": "CORS_ALLOW_ORIGINS",
     "gzip_min_bytes": "GZIP_MIN_BYTES",
 }
+
+
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
 
 class SettingsError(ValueError):
@@ -57,11 +82,34 @@ class Settings(BaseModel):
     backend: str = "torch"
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
-    log_level: str = "info"
+    log_level: str = "info"  # one of LOG_LEVELS
     max_body_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
     max_image_pixels: int = Field(default=89_478_485, ge=1)
+    max_image_bytes: Optional[int] = Field(default=None, ge=1)  # None: 4 bytes per pixel of MAX_IMAGE_PIXELS
     max_audio_seconds: float = Field(default=600.0, gt=0)
     max_inputs: int = Field(default=256, ge=1)
+    max_input_characters: int = Field(default=1_000_000, ge=1)
+    max_parameters: int = Field(default=64, ge=1)
+    max_json_depth: int = Field(default=32, ge=2, le=1000)
+    max_new_tokens: int = Field(default=1024, ge=1)
+    max_sequences: int = Field(default=10, ge=1)
+    max_inference_steps: int = Field(default=100, ge=1)
+    body_memory_budget: int = Field(default=256 * 1024 * 1024, ge=1)
+    queue_memory_budget: int = Field(default=1024 * 1024 * 1024, ge=1)
+    decode_workers: Optional[int] = Field(default=None, ge=1, le=64)
+    wait_for_model_timeout_s: float = Field(default=300.0, gt=0)
+    # multi-model mode (see runtime/models.py)
+    multi_model: Optional[bool] = None  # None: on exactly when MODEL_ID is empty
+    models_dir: Optional[str] = None
+    library_name: Optional[str] = None
+    model_memory_budget: Optional[int] = Field(default=None, ge=1)  # None: half the memory available
+    max_loaded_models: Optional[int] = Field(default=None, ge=1)
+    pinned_models: Tuple[str, ...] = ()
+    min_residency_s: float = Field(default=10.0, ge=0)
+    model_loaders: int = Field(default=1, ge=1, le=8)
+    compute_slots: int = Field(default=1, ge=1, le=64)
+    load_retry_backoff_s: float = Field(default=30.0, ge=0)
+    card_cache_ttl_s: float = Field(default=60.0, ge=0)
     max_batch_size: int = Field(default=32, ge=1)
     max_batch_wait_ms: float = Field(default=0.0, ge=0)
     max_queue_size: int = Field(default=512, ge=1)
@@ -71,7 +119,7 @@ class Settings(BaseModel):
     cors_allow_origins: Tuple[str, ...] = ()
     gzip_min_bytes: int = Field(default=1000, ge=0)
 
-    @field_validator("cors_allow_origins", mode="before")
+    @field_validator("cors_allow_origins", "pinned_models", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
@@ -85,7 +133,45 @@ class Settings(BaseModel):
             return value.strip().lower() in {"1", "true", "yes", "on"}
         return value
 
-    @field_validator("num_threads", "revision", "hf_token", "hf_home", mode="before")
+    @field_validator("multi_model", mode="before")
+    @classmethod
+    def _optional_flag(cls, value: object) -> object:
+        if isinstance(value, str):
+            return None if not value.strip() else value.strip().lower() in {"1", "true", "yes", "on"}
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _known_level(cls, value: object) -> object:
+        if isinstance(value, str):
+            level = value.strip().lower()
+            if level not in LOG_LEVELS:
+                raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}, not {value!r}")
+            return level
+        return value
+
+    @model_validator(mode="after")
+    def _budgets_hold_one_request(self) -> Settings:
+        if self.body_memory_budget < self.max_body_bytes:
+            raise ValueError(
+                f"BODY_MEMORY_BUDGET ({self.body_memory_budget}) must hold at least one body of MAX_BODY_BYTES "
+                f"({self.max_body_bytes})"
+            )
+        return self
+
+    @field_validator(
+        "num_threads",
+        "decode_workers",
+        "revision",
+        "hf_token",
+        "hf_home",
+        "models_dir",
+        "library_name",
+        "max_image_bytes",
+        "model_memory_budget",
+        "max_loaded_models",
+        mode="before",
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
@@ -99,15 +185,26 @@ class Settings(BaseModel):
         try:
             return cls.model_validate(values)
         except ValidationError as error:
-            problems = "; ".join(
-                f"{ENVIRONMENT_VARIABLES.get(str(e['loc'][0]), e['loc'][0])}: {e['msg']}" for e in error.errors()
-            )
+            problems = "; ".join(_describe_problem(e) for e in error.errors())
             raise SettingsError(f"Invalid configuration: {problems}") from None
+
+    @property
+    def serves_many_models(self) -> bool:
+        """Multi-model mode: MULTI_MODEL when set, else whenever MODEL_ID is empty."""
+        return self.multi_model if self.multi_model is not None else not self.model_id
 
     @property
     def hub_cache_dir(self) -> Optional[str]:
         """Where huggingface_hub keeps repositories (`$HF_HOME/hub`)."""
         return os.path.join(self.hf_home, "hub") if self.hf_home else None
+
+
+def _describe_problem(error: Any) -> str:
+    """One invalid setting, named by its environment variable (model-level checks name theirs)."""
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if not error["loc"]:
+        return message
+    return f"{ENVIRONMENT_VARIABLES.get(str(error['loc'][0]), error['loc'][0])}: {message}"
 
 
 # The settings of the app whose pipeline is being built (see `use_settings`).

@@ -1,4 +1,4 @@
-"""How many CPUs this process may really use (affinity and cgroup quota aware)."""
+"""How many CPUs and how much memory this process may really use (affinity and cgroup aware)."""
 
 from __future__ import annotations
 
@@ -39,6 +39,24 @@ def available_cpus(cgroup_root: str = "/sys/fs/cgroup") -> int:
     if quota:
         cpus = min(cpus, max(1, math.ceil(quota)))
     return max(1, cpus)
+
+
+def available_memory(cgroup_root: str = "/sys/fs/cgroup") -> int:
+    """Bytes of memory this process may use: the cgroup limit when there is one, else the machine's."""
+    root = Path(cgroup_root)
+    limits = []
+    for path in (root / "memory.max", root / "memory" / "memory.limit_in_bytes"):
+        try:
+            text = path.read_text().strip()
+        except OSError:
+            continue
+        if text.isdigit() and int(text) < 1 << 60:  # cgroup v1 writes a huge number for "no limit"
+            limits.append(int(text))
+    try:
+        physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        physical = 8 << 30
+    return min([physical, *limits])
 
 
 def configure_torch_threads(count: int) -> None:

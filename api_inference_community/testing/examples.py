@@ -87,6 +87,18 @@ def image_examples(parameters: Optional[Dict[str, Any]] = None, raw: bool = True
     return examples
 
 
+def image_question_examples(question: str, parameters: Optional[Dict[str, Any]] = None) -> List[Example]:
+    """An image (base64 PNG) with a question, nested in `inputs` as the Hub's specification gives it.
+
+    (InferenceClient.visual_question_answering sends the question beside a base64 `inputs`: the core
+    folds it in too, see `validation.fold_image_fields`.)
+    """
+    rgb = picture()
+    encoded = base64.b64encode(image_bytes(rgb)).decode("ascii")
+    sent = json_example("image and question", {"image": encoded, "question": question}, parameters)
+    return [Example(sent.name, sent.body, sent.content_type, {"image": rgb, "question": question}, sent.parameters)]
+
+
 def audio_examples(parameters: Optional[Dict[str, Any]] = None) -> List[Example]:
     """Raw mono WAV at 16 kHz, raw stereo FLAC at 44.1 kHz, and base64 JSON with `parameters`."""
     mono, stereo = tone(), tone(0.5, 44100, channels=2)
@@ -112,6 +124,8 @@ def tensor_example() -> Example:
 TEXT = "My name is Sarah and I live in London"
 CONTEXT = "My name is Sarah and I live in London. I work at a bakery."
 LABELS = ["urgent", "not urgent", "phone"]
+# an invoice's words and their boxes, normalized to 0-1000 (document question answering without OCR)
+WORD_BOXES = [["Invoice", [50, 40, 250, 90]], ["total", [50, 600, 200, 650]], ["42", [600, 600, 700, 650]]]
 
 BUILDERS: Dict[str, Callable[[], List[Example]]] = {
     "conversational": lambda: [
@@ -167,6 +181,13 @@ BUILDERS: Dict[str, Callable[[], List[Example]]] = {
     "image-to-image": lambda: image_examples(),
     "object-detection": lambda: image_examples({"threshold": 0.5}),
     "zero-shot-image-classification": lambda: image_examples({"candidate_labels": ["cat", "dog", "square"]}, raw=False),
+    "depth-estimation": lambda: image_examples(),
+    "mask-generation": lambda: image_examples({"points_per_crop": 8}),
+    "zero-shot-object-detection": lambda: image_examples({"candidate_labels": ["cat", "dog", "square"]}, raw=False),
+    "visual-question-answering": lambda: image_question_examples("What is in the picture?", {"top_k": 2}),
+    "document-question-answering": lambda: image_question_examples(
+        "What is the total?", {"word_boxes": WORD_BOXES, "top_k": 2}
+    ),
     "automatic-speech-recognition": lambda: audio_examples(),
     "audio-to-audio": lambda: audio_examples(),
     "speech-segmentation": lambda: audio_examples(),

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, Iterator, Mapping, Optional
+from typing import Dict, Iterator, Mapping, Optional, Sequence
 
 import requests
 
@@ -22,17 +22,28 @@ def free_port() -> int:
 
 
 class LiveServer:
-    """A real uvicorn process on 127.0.0.1, serving `app` ("module:attribute") from `cwd`."""
+    """A real uvicorn process on 127.0.0.1, serving `app` ("module:attribute") from `cwd`.
 
-    def __init__(self, app: str, env: Mapping[str, str], cwd: Optional[Path] = None, port: Optional[int] = None):
+    `command`: another command line to run instead (its port comes from PORT and GATEWAY_PORT).
+    """
+
+    def __init__(
+        self,
+        app: str,
+        env: Mapping[str, str],
+        cwd: Optional[Path] = None,
+        port: Optional[int] = None,
+        command: Optional[Sequence[str]] = None,
+    ):
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         environment = {**os.environ, **env, "HOST": "127.0.0.1", "PORT": str(self.port)}
+        environment.update({"GATEWAY_HOST": "127.0.0.1", "GATEWAY_PORT": str(self.port)})
         environment.setdefault("PYTHONUNBUFFERED", "1")
         self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"aic-server-{self.port}.log"
         self._log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "api_inference_community.serve", app],
+            list(command) if command else [sys.executable, "-m", "api_inference_community.serve", app],
             cwd=str(cwd) if cwd else None,
             env=environment,
             stdout=self._log,

@@ -247,10 +247,82 @@ def object_detection(output: Any, inputs: Any, parameters: Mapping[str, Any]) ->
         require(threshold is None or item["score"] >= threshold, f"score below threshold={threshold}: {show(item)}")
 
 
+def text_classification(output: Any, inputs: Any, parameters: Mapping[str, Any]) -> None:
+    """label scores, or the same inside a list of one (the Inference API's answer, which
+    InferenceClient.text_classification reads)."""
+    nested = isinstance(output, list) and len(output) == 1 and isinstance(output[0], list)
+    label_scores(output[0] if nested else output, inputs, parameters)
+
+
+def text_generation(output: Any, inputs: Any, parameters: Mapping[str, Any]) -> None:
+    """`[{"generated_text"}]`, or the chat-completion answer to a chat-completion request."""
+    if not (isinstance(inputs, dict) and "messages" in inputs):
+        generated("generated_text")(output, inputs, parameters)
+        return
+    record(output, {"id": string, "created": integer, "model": string, "choices": a_list, "usage": an_object})
+    require(output.get("object") == "chat.completion", f"`object` must be `chat.completion`: {show(output)}")
+    choices = records(output["choices"], {"index": integer, "message": an_object, "finish_reason": string}, "choices")
+    require(len(choices) == (inputs.get("n") or 1), f"expected {inputs.get('n') or 1} choices, got {len(choices)}")
+    for choice in choices:
+        message = record(choice["message"], {"role": string, "content": string}, "`message`")
+        require(message["role"] == "assistant", f"the answer's role must be `assistant`: {show(message)}")
+    usage = record(output["usage"], dict.fromkeys(("prompt_tokens", "completion_tokens", "total_tokens"), integer))
+    total = usage["prompt_tokens"] + usage["completion_tokens"]
+    require(usage["total_tokens"] == total, f"`total_tokens` is not the sum of the others: {show(usage)}")
+
+
+def base64_image(value: str, what: str) -> Any:
+    try:
+        return media.decode_image(base64.b64decode(value, validate=True))
+    except (binascii.Error, ValueError) as error:
+        raise OutputError(f"{what} is not a base64 image: {error}") from None
+
+
+def depth_estimation(output: Any, inputs: Any, parameters: Mapping[str, Any]) -> None:
+    record(output, {"depth": string, "predicted_depth": a_list})
+    depth = base64_image(output["depth"], "`depth`")
+    if hasattr(inputs, "size"):  # the image sent
+        require(depth.size == inputs.size, f"depth map size {depth.size} differs from the image's {inputs.size}")
+    rows_ = output["predicted_depth"]
+    require(rows_ and all(isinstance(row, list) and row for row in rows_), "`predicted_depth` must be rows of values")
+    require(len({len(row) for row in rows_}) == 1, "the rows of `predicted_depth` must have the same length")
+    require(all(number(v) for row in rows_ for v in row), "`predicted_depth` must hold finite numbers")
+
+
+def mask_generation(output: Any, inputs: Any, parameters: Mapping[str, Any]) -> None:
+    image_segmentation(output, inputs, parameters)
+    require(all(number(item["score"]) for item in output), f"every mask needs a score: {show(output)}")
+    descending([item["score"] for item in output], "masks")
+
+
+def zero_shot_object_detection(output: Any, inputs: Any, parameters: Mapping[str, Any]) -> None:
+    object_detection(output, inputs, parameters)
+    labels = set(candidate_labels(parameters))
+    require(all(item["label"] in labels for item in output), f"labels must be candidate labels: {show(output)}")
+    descending([item["score"] for item in output], "detections")
+
+
+def visual_question_answering(output: Any, inputs: Any, parameters: Mapping[str, Any]) -> None:
+    items = records(output, {"answer": string, "score": number}, "{answer, score} objects", min_items=1)
+    descending([item["score"] for item in items], "answers")
+    at_most_top_k(items, parameters)
+
+
+def document_question_answering(output: Any, inputs: Any, parameters: Mapping[str, Any]) -> None:
+    fields = {"answer": string, "score": number, "start": integer, "end": integer}
+    items = records(output, fields, "{answer, score, start, end} objects", min_items=1)
+    require(all(0 <= item["start"] <= item["end"] for item in items), f"start/end out of order: {show(items)}")
+    descending([item["score"] for item in items], "answers")
+    at_most_top_k(items, parameters)
+
+
 def speech_recognition(output: Any, inputs: Any, parameters: Mapping[str, Any]) -> None:
     record(output, {"text": string})
     if "chunks" in output:
-        records(output["chunks"], {"text": string, "timestamp": a_list}, "chunks")
+        for chunk in records(output["chunks"], {"text": string, "timestamp": a_list}, "chunks"):
+            stamp = chunk["timestamp"]
+            valid = len(stamp) == 2 and all(number_or_none(t) for t in stamp)
+            require(valid, f"a timestamp must be [start, end] in seconds: {stamp}")
 
 
 def speech_segmentation(output: Any, inputs: Any, parameters: Mapping[str, Any]) -> None:
@@ -292,9 +364,9 @@ CHECKS: Dict[str, Check] = {
     "tabular-classification": tabular_classification,
     "tabular-regression": tabular_regression,
     "summarization": generated("summary_text"),
-    "text-generation": generated("generated_text"),
+    "text-generation": text_generation,
     "text2text-generation": generated("generated_text"),
-    "text-classification": label_scores,
+    "text-classification": text_classification,
     "text-to-image": image,
     "text-to-speech": waveform,
     "token-classification": token_classification,
@@ -306,6 +378,11 @@ CHECKS: Dict[str, Check] = {
     "image-to-image": image,
     "object-detection": object_detection,
     "zero-shot-image-classification": zero_shot_image,
+    "depth-estimation": depth_estimation,
+    "mask-generation": mask_generation,
+    "zero-shot-object-detection": zero_shot_object_detection,
+    "visual-question-answering": visual_question_answering,
+    "document-question-answering": document_question_answering,
     "automatic-speech-recognition": speech_recognition,
     "audio-to-audio": audio_list,
     "speech-segmentation": speech_segmentation,

@@ -447,13 +447,16 @@ def run_container(
     run_id: str,
     *,
     model_dir: Optional[Path] = None,
+    models_dir: Optional[Path] = None,
     data_volume: Optional[str] = None,
     healthcheck: Optional[Dict[str, Any]] = None,
 ) -> Running:
-    """`docker run -d -e ... [-v model:/model:ro] [-v volume:/data] -p 127.0.0.1::80 tag`."""
+    """`docker run -d -e ... [-v model:/model:ro] [-v models:/models:ro] [-v volume:/data] -p 127.0.0.1::80 tag`."""
     volumes: Dict[str, Dict[str, str]] = {}
     if model_dir is not None:
         volumes[str(model_dir)] = {"bind": "/model", "mode": "ro"}
+    if models_dir is not None:
+        volumes[str(models_dir)] = {"bind": "/models", "mode": "ro"}
     if data_volume is not None:
         volumes[data_volume] = {"bind": "/data", "mode": "rw"}
     container = engine.client.containers.run(

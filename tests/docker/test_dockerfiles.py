@@ -91,7 +91,13 @@ def test_build_context_is_small_and_complete() -> None:
     assert size < 5_000_000, f"the build context is {size / 1e6:.1f} MB"
     assert not [path for path in files if path.startswith((".venv", ".cache", ".git/", "tests/"))]
     assert not [path for path in files if "__pycache__" in path]
-    needed = {"setup.py", "pyproject.toml", "README.md", "requirements/torch.txt", "api_inference_community/http/app.py"}
+    needed = {
+        "setup.py",
+        "pyproject.toml",
+        "README.md",
+        "requirements/torch.txt",
+        "api_inference_community/http/app.py",
+    }
     for library in dh.libraries():
         needed.add(f"docker_images/{library}/requirements.txt")
         needed.add(f"docker_images/{library}/app/main.py")

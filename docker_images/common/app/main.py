@@ -11,6 +11,8 @@ from app.pipelines import (
     AudioToAudioPipeline,
     AutomaticSpeechRecognitionPipeline,
     ConversationalPipeline,
+    DepthEstimationPipeline,
+    DocumentQuestionAnsweringPipeline,
     FeatureExtractionPipeline,
     FillMaskPipeline,
     ImageClassificationPipeline,
@@ -18,6 +20,7 @@ from app.pipelines import (
     ImageToImagePipeline,
     ImageToTextPipeline,
     LatentToImagePipeline,
+    MaskGenerationPipeline,
     ObjectDetectionPipeline,
     QuestionAnsweringPipeline,
     SentenceSimilarityPipeline,
@@ -33,8 +36,10 @@ from app.pipelines import (
     TextToSpeechPipeline,
     TokenClassificationPipeline,
     TranslationPipeline,
+    VisualQuestionAnsweringPipeline,
     ZeroShotClassificationPipeline,
     ZeroShotImageClassificationPipeline,
+    ZeroShotObjectDetectionPipeline,
 )
 
 ALLOWED_TASKS: Dict[str, Type[Pipeline]] = {
@@ -42,6 +47,8 @@ ALLOWED_TASKS: Dict[str, Type[Pipeline]] = {
     "audio-to-audio": AudioToAudioPipeline,
     "automatic-speech-recognition": AutomaticSpeechRecognitionPipeline,
     "conversational": ConversationalPipeline,
+    "depth-estimation": DepthEstimationPipeline,
+    "document-question-answering": DocumentQuestionAnsweringPipeline,
     "feature-extraction": FeatureExtractionPipeline,
     "fill-mask": FillMaskPipeline,
     "image-classification": ImageClassificationPipeline,
@@ -49,6 +56,7 @@ ALLOWED_TASKS: Dict[str, Type[Pipeline]] = {
     "image-to-image": ImageToImagePipeline,
     "image-to-text": ImageToTextPipeline,
     "latent-to-image": LatentToImagePipeline,
+    "mask-generation": MaskGenerationPipeline,
     "object-detection": ObjectDetectionPipeline,
     "question-answering": QuestionAnsweringPipeline,
     "sentence-similarity": SentenceSimilarityPipeline,
@@ -64,8 +72,10 @@ ALLOWED_TASKS: Dict[str, Type[Pipeline]] = {
     "text2text-generation": Text2TextGenerationPipeline,
     "token-classification": TokenClassificationPipeline,
     "translation": TranslationPipeline,
+    "visual-question-answering": VisualQuestionAnsweringPipeline,
     "zero-shot-classification": ZeroShotClassificationPipeline,
     "zero-shot-image-classification": ZeroShotImageClassificationPipeline,
+    "zero-shot-object-detection": ZeroShotObjectDetectionPipeline,
 }
 
 app = create_app(ALLOWED_TASKS)

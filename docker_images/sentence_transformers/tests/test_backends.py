@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from st_testing import LONG, TEXTS
 
+from api_inference_community.runtime.exports import exports_root
 from api_inference_community.runtime.settings import Settings
 from app.pipelines import FeatureExtractionPipeline
 from app.pipelines import encoder as encoder_module
@@ -20,6 +21,11 @@ HAS_OPENVINO = (
 
 def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.sum(a * b, axis=1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+
+
+def stored(home, backend="onnx", main_file="onnx/model.onnx"):
+    """The exports of the model stored under this HF_HOME for `backend`."""
+    return list((exports_root(str(home)) / encoder_module.LIBRARY / backend).glob(f"*/{main_file}"))
 
 
 def forbid_export(monkeypatch):
@@ -38,9 +44,11 @@ def test_onnx_agrees_with_torch(onnx_pipeline, torch_pipeline):
 
 
 def test_onnx_export_of_a_local_folder_is_stored_in_hf_home(onnx_pipeline, model_dir, export_home):
-    stored = list((export_home / encoder_module.EXPORT_DIR / "onnx").glob("*/onnx/model.onnx"))
-    assert len(stored) == 1
+    (export,) = stored(export_home)
     assert not (model_dir / "onnx").exists()  # the model folder (site-packages here) is left alone
+    folder = export.parent.parent
+    assert folder.stat().st_mode & 0o777 == 0o700 and (export_home / "exports").stat().st_mode & 0o777 == 0o700
+    assert export.stat().st_mode & 0o777 == 0o600
 
 
 def test_onnx_is_not_exported_again_on_the_next_start(
@@ -51,7 +59,7 @@ def test_onnx_is_not_exported_again_on_the_next_start(
     np.testing.assert_allclose(again(TEXTS), onnx_pipeline(TEXTS), atol=1e-6)
 
 
-def test_onnx_export_of_a_hub_snapshot_is_stored_next_to_the_model(
+def test_onnx_export_of_a_hub_snapshot_is_stored_in_hf_home_not_in_the_snapshot(
     load_pipeline, tmp_path, model_dir, torch_pipeline, monkeypatch
 ):
     from api_inference_community.hub.resolve import resolve_model
@@ -60,24 +68,33 @@ def test_onnx_export_of_a_hub_snapshot_is_stored_next_to_the_model(
     home = tmp_path / "hf_home"
     make_hub_cache(home / "hub", "org/minilm", model_dir)
     snapshot = resolve_model(Settings(model_id="org/minilm", hf_home=str(home), hf_hub_offline=True))
+    before = sorted(path.name for path in snapshot.rglob("*"))
     first = load_pipeline(FeatureExtractionPipeline, snapshot, backend="onnx", hf_home=str(home))
-    assert (snapshot / "onnx" / "model.onnx").is_file()
-    assert not (home / encoder_module.EXPORT_DIR).exists()
+    assert sorted(path.name for path in snapshot.rglob("*")) == before  # the Hub cache is left as it is
+    (export,) = stored(home)
+    assert export.parent.parent.name.startswith("org--minilm-")
     assert cosines(first(TEXTS), torch_pipeline(TEXTS)).min() >= 0.999
     forbid_export(monkeypatch)
     second = load_pipeline(FeatureExtractionPipeline, snapshot, backend="onnx", hf_home=str(home))
     np.testing.assert_allclose(second(TEXTS), first(TEXTS), atol=1e-6)
 
 
-def test_unwritable_places_fall_back_to_the_next(load_pipeline, tmp_path, model_dir, monkeypatch):
+def test_an_unwritable_hf_home_keeps_the_export_in_memory_only(load_pipeline, tmp_path, model_dir, monkeypatch, caplog):
+    import tempfile
+
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("a file where HF_HOME should be: nothing can be stored under it")
-    fallback = tmp_path / "tmp"
-    fallback.mkdir()
-    monkeypatch.setattr(encoder_module.tempfile, "tempdir", str(fallback))
+    shared = tmp_path / "tmp"
+    shared.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(shared))
     pipeline = load_pipeline(FeatureExtractionPipeline, model_dir, backend="onnx", hf_home=str(blocked))
     assert pipeline("hello").shape == (384,)
-    assert list((fallback / encoder_module.EXPORT_DIR / "onnx").glob("*/onnx/model.onnx"))
+    assert "the next start exports again" in caplog.text
+    # Nothing stored or looked up in the shared temporary folder: the exporter's own working files
+    # there are in a private, randomly named folder of its own.
+    assert all(path.parent.stat().st_mode & 0o077 == 0 for path in shared.rglob("*.onnx"))
+    assert not [path for path in shared.rglob("*") if "export" in path.name]
+    assert not (model_dir / "onnx").exists()  # nor in the model folder
 
 
 def test_a_shipped_onnx_file_is_used_as_is(load_pipeline, tmp_path, model_dir, onnx_pipeline, export_home, monkeypatch):
@@ -86,8 +103,7 @@ def test_a_shipped_onnx_file_is_used_as_is(load_pipeline, tmp_path, model_dir, o
     for entry in model_dir.iterdir():
         (folder / entry.name).symlink_to(entry)
     (folder / "onnx").mkdir()
-    stored = next((export_home / encoder_module.EXPORT_DIR / "onnx").glob("*/onnx/model.onnx"))
-    (folder / "onnx" / "model.onnx").symlink_to(stored)
+    (folder / "onnx" / "model.onnx").symlink_to(stored(export_home)[0])
     forbid_export(monkeypatch)
     pipeline = load_pipeline(FeatureExtractionPipeline, folder, backend="onnx", hf_home=str(tmp_path / "home"))
     np.testing.assert_allclose(pipeline(TEXTS), onnx_pipeline(TEXTS), atol=1e-6)
@@ -98,7 +114,7 @@ def test_a_shipped_onnx_file_is_used_as_is(load_pipeline, tmp_path, model_dir, o
 def test_openvino_agrees_with_torch(load_pipeline, model_dir, export_home, torch_pipeline, monkeypatch):
     pipeline = load_pipeline(FeatureExtractionPipeline, model_dir, backend="openvino", hf_home=str(export_home))
     assert cosines(pipeline(FIXED_SET), torch_pipeline(FIXED_SET)).min() >= 0.999
-    assert list((export_home / encoder_module.EXPORT_DIR / "openvino").glob("*/openvino/openvino_model.xml"))
+    assert stored(export_home, "openvino", "openvino/openvino_model.xml")
     forbid_export(monkeypatch)
     again = load_pipeline(FeatureExtractionPipeline, model_dir, backend="openvino", hf_home=str(export_home))
     np.testing.assert_allclose(again(TEXTS), pipeline(TEXTS), atol=1e-5)

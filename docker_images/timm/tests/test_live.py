@@ -65,4 +65,4 @@ def test_onnx_backend_on_a_live_server(models, images):
         output = InferenceClient(server.url, timeout=60).image_classification(images["png-rgb"], top_k=3)
         assert [item.label for item in output] == [item["label"] for item in expected]
         assert [item.score for item in output] == pytest.approx([item["score"] for item in expected], abs=1e-4)
-    assert list((models.hf_home / "timm-onnx").glob("*/model.onnx"))
+    assert list((models.hf_home / "exports" / "timm" / "onnx").glob("*/model.onnx"))  # stored for the next start

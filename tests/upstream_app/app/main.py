@@ -54,10 +54,10 @@ routes = [
 ]
 
 middleware = [Middleware(GZipMiddleware, minimum_size=1000)]
-if os.environ.get("DEBUG", "") in {"1", "true"}:
-    from api_inference_community.routes import DEBUG_MIDDLEWARE  # noqa
+if os.environ.get("DEBUG", "") == "1":
+    from starlette.middleware.cors import CORSMiddleware
 
-    middleware.append(DEBUG_MIDDLEWARE)
+    middleware.append(Middleware(CORSMiddleware, allow_origins=["*"], allow_headers=["*"], allow_methods=["*"]))
 
 app = Starlette(routes=routes, middleware=middleware)
 

@@ -4,6 +4,8 @@ from app.pipelines.audio_classification import AudioClassificationPipeline
 from app.pipelines.audio_to_audio import AudioToAudioPipeline
 from app.pipelines.automatic_speech_recognition import AutomaticSpeechRecognitionPipeline
 from app.pipelines.conversational import ConversationalPipeline
+from app.pipelines.depth_estimation import DepthEstimationPipeline
+from app.pipelines.document_question_answering import DocumentQuestionAnsweringPipeline
 from app.pipelines.feature_extraction import FeatureExtractionPipeline
 from app.pipelines.fill_mask import FillMaskPipeline
 from app.pipelines.image_classification import ImageClassificationPipeline
@@ -11,6 +13,7 @@ from app.pipelines.image_segmentation import ImageSegmentationPipeline
 from app.pipelines.image_to_image import ImageToImagePipeline
 from app.pipelines.image_to_text import ImageToTextPipeline
 from app.pipelines.latent_to_image import LatentToImagePipeline
+from app.pipelines.mask_generation import MaskGenerationPipeline
 from app.pipelines.object_detection import ObjectDetectionPipeline
 from app.pipelines.question_answering import QuestionAnsweringPipeline
 from app.pipelines.sentence_similarity import SentenceSimilarityPipeline
@@ -26,14 +29,18 @@ from app.pipelines.text_to_image import TextToImagePipeline
 from app.pipelines.text_to_speech import TextToSpeechPipeline
 from app.pipelines.token_classification import TokenClassificationPipeline
 from app.pipelines.translation import TranslationPipeline
+from app.pipelines.visual_question_answering import VisualQuestionAnsweringPipeline
 from app.pipelines.zero_shot_classification import ZeroShotClassificationPipeline
 from app.pipelines.zero_shot_image_classification import ZeroShotImageClassificationPipeline
+from app.pipelines.zero_shot_object_detection import ZeroShotObjectDetectionPipeline
 
 __all__ = [
     "AudioClassificationPipeline",
     "AudioToAudioPipeline",
     "AutomaticSpeechRecognitionPipeline",
     "ConversationalPipeline",
+    "DepthEstimationPipeline",
+    "DocumentQuestionAnsweringPipeline",
     "FeatureExtractionPipeline",
     "FillMaskPipeline",
     "ImageClassificationPipeline",
@@ -41,6 +48,7 @@ __all__ = [
     "ImageToImagePipeline",
     "ImageToTextPipeline",
     "LatentToImagePipeline",
+    "MaskGenerationPipeline",
     "ObjectDetectionPipeline",
     "QuestionAnsweringPipeline",
     "SentenceSimilarityPipeline",
@@ -56,6 +64,8 @@ __all__ = [
     "Text2TextGenerationPipeline",
     "TokenClassificationPipeline",
     "TranslationPipeline",
+    "VisualQuestionAnsweringPipeline",
     "ZeroShotClassificationPipeline",
     "ZeroShotImageClassificationPipeline",
+    "ZeroShotObjectDetectionPipeline",
 ]

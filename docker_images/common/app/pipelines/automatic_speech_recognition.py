@@ -17,7 +17,8 @@ class AutomaticSpeechRecognitionPipeline(Pipeline):
         format, downmixes and resamples to it. Set `sampling_rate` to the rate the model expects.
 
     Parameters:
-        Any the client sends, as is: raise ValueError (a 400) for one the model cannot take.
+        `return_timestamps`, `generation_parameters`, validated by the core (schemas.py), and any other the client
+        sends, as is: raise ValueError (a 400) for one the model cannot take.
 
     Returns:
         dict {"text": str}, optionally with "chunks": List[{"text": str, "timestamp": [float, float]}].

@@ -17,7 +17,8 @@ class ImageToImagePipeline(Pipeline):
         applied; convert it as the model needs (`api_inference_community.media.to_rgb`).
 
     Parameters:
-        Any the client sends, as is: raise ValueError (a 400) for one the model cannot take.
+        `prompt`, `negative_prompt`, `guidance_scale`, `num_inference_steps`, `target_size`, validated by the core
+        (schemas.py), and any other the client sends, as is: raise ValueError (a 400) for one the model cannot take.
 
     Returns:
         a PIL.Image.Image; the core encodes it (PNG by default, or what `Accept` asks).

@@ -17,7 +17,8 @@ class ImageToTextPipeline(Pipeline):
         applied; convert it as the model needs (`api_inference_community.media.to_rgb`).
 
     Parameters:
-        Any the client sends, as is: raise ValueError (a 400) for one the model cannot take.
+        `max_new_tokens`, `generation_parameters`, validated by the core (schemas.py), and any other the client
+        sends, as is: raise ValueError (a 400) for one the model cannot take.
 
     Returns:
         a list with one {"generated_text": str} (the text the model produced).

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any
 
 from api_inference_community import Pipeline
 
@@ -18,7 +18,8 @@ class TextClassificationPipeline(Pipeline):
 
     Returns:
         list of {"label": str, "score": float}, sorted by score descending; at most `top_k` items when the parameter
-        is given.
+        is given; or that list inside a list of one, as the Inference API answers and
+        InferenceClient.text_classification reads it.
 
     Batching:
         Implement `batch(list_of_inputs, **parameters)` to answer several requests in one model call: one output per
@@ -29,7 +30,7 @@ class TextClassificationPipeline(Pipeline):
         # `model_id` is a local folder holding the model's files: load the model from it here.
         self.model_dir = model_id
 
-    def __call__(self, inputs: str, **parameters: Any) -> List[Dict[str, Any]]:
+    def __call__(self, inputs: str, **parameters: Any) -> Any:
         raise NotImplementedError(
             "TextClassificationPipeline.__call__ is not implemented: "
             "fill in docker_images/common/app/pipelines/text_classification.py"

@@ -16,7 +16,9 @@ class TextToSpeechPipeline(Pipeline):
         `inputs`: str, the text to say.
 
     Parameters:
-        Any the client sends, as is: raise ValueError (a 400) for one the model cannot take.
+        `min_length`, `max_length`, `max_new_tokens`, `top_k`, `top_p`, `max_time`, `repetition_penalty`,
+        `temperature`, `num_return_sequences`, `do_sample`, `seed`, `generation_parameters`, validated by the core
+        (schemas.py), and any other the client sends, as is: raise ValueError (a 400) for one the model cannot take.
 
     Returns:
         a tuple (waveform, sampling_rate): waveform a 1-D numpy float32 array in [-1, 1] (mono), sampling_rate an

@@ -4,24 +4,20 @@ the one call that turns texts into embeddings under a request's parameters.
 Backends (`BACKEND`): `torch` (default), `onnx` (ONNX Runtime) and `openvino`. The last two need
 the model in their format: a file shipped with the model (`onnx/model.onnx`, `openvino/openvino_model.xml`)
 is used as is; otherwise the model is exported once, at load, from its local files, and the export
-is stored for the next start (`find_export`, `store_export`): next to the model when it lives in the
-Hub cache, else in `$HF_HOME/sentence-transformers-exports/`, never inside a local model folder
-(mounted volumes and installed packages are read-only by policy).
+is stored for the next start (`find_export`, `store_export`) where the core keeps every image's
+exports (`api_inference_community.runtime.exports`): `$HF_HOME/exports/sentence-transformers/<backend>/`,
+private, published atomically, never in the model folder (mounted volumes, installed packages and
+the Hub cache's snapshots are left as they are) nor in a shared temporary folder.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import logging
 import os
-import shutil
-import tempfile
 import time
 import warnings
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
@@ -30,6 +26,8 @@ import torch
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.modules import Normalize
 
+from api_inference_community.errors import InvalidInput
+from api_inference_community.runtime import exports
 from api_inference_community.runtime.onnx_sessions import session_options
 from api_inference_community.runtime.settings import Settings, get_settings
 from api_inference_community.runtime.threads import available_cpus
@@ -37,7 +35,7 @@ from api_inference_community.runtime.threads import available_cpus
 logger = logging.getLogger(__name__)
 
 BACKENDS = ("torch", "onnx", "openvino")
-EXPORT_DIR = "sentence-transformers-exports"  # under HF_HOME: one folder per backend and model
+LIBRARY = "sentence-transformers"  # exports live in $HF_HOME/exports/<LIBRARY>/<backend>/
 WARM_UP_TEXT = "Warm up."
 ENCODE_BATCH_SIZE = 32  # texts per forward pass at least (MAX_BATCH_SIZE when larger); sorted by length
 
@@ -48,7 +46,7 @@ class ExportFormat:
 
     backend: str
     subfolder: str
-    main_file: str  # written last: its presence marks a complete export
+    main_file: str  # the file that holds the model in this format
     distributions: Tuple[str, ...]  # packages whose versions name an export
 
 
@@ -92,7 +90,7 @@ class EncodeOptions:
         **unknown: Any,
     ) -> EncodeOptions:
         if unknown:
-            raise ValueError(f"Unknown parameters for {task}: {', '.join(f'`{name}`' for name in sorted(unknown))}")
+            raise InvalidInput(f"Unknown parameters for {task}: {', '.join(f'`{name}`' for name in sorted(unknown))}")
         return cls(
             normalize=normalize,
             truncate=True if truncate is None else truncate,
@@ -126,20 +124,20 @@ class Encoder:
             )
 
     def check(self, options: EncodeOptions) -> None:
-        """Refuse (ValueError, a 400) what this model cannot do; names the parameter."""
+        """Refuse (InvalidInput, a 400 the client reads) what this model cannot do; names the parameter."""
         if options.prompt_name is not None and options.prompt_name not in self.model.prompts:
             known = ", ".join(f"`{name}`" for name in self.model.prompts)
-            raise ValueError(
+            raise InvalidInput(
                 f"`parameters.prompt_name`: unknown prompt `{options.prompt_name}`; "
                 + (f"this model's prompts are: {known}" if known else "this model has no named prompts")
             )
         if options.dimensions is not None and options.dimensions > self.dimension:
-            raise ValueError(
+            raise InvalidInput(
                 f"`parameters.dimensions`: {options.dimensions} is more than the model's "
                 f"embedding dimension ({self.dimension})"
             )
         if options.truncation_side not in (None, "left", "right"):
-            raise ValueError(
+            raise InvalidInput(
                 f"`parameters.truncation_direction`: must be `left` or `right` ({options.truncation_side})"
             )
 
@@ -153,7 +151,7 @@ class Encoder:
         )
         for (name, _), ids in zip(named_texts, encoded["input_ids"]):
             if len(ids) > self.max_seq_length:
-                raise ValueError(
+                raise InvalidInput(
                     f"`{name}`: {len(ids)} tokens, more than the model's maximum sequence length of "
                     f"{self.max_seq_length} (leave `truncate` unset or true to truncate it)"
                 )
@@ -203,6 +201,21 @@ def l2_normalize(vectors: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- loading
+
+
+# What a model repository holds that sentence-transformers reads (huggingface_hub patterns, where `*`
+# crosses folders): configs, tokenizers, safetensors weights of every module. Not fetched: TensorFlow,
+# Flax, Rust and pickle weights, and the ONNX/OpenVINO variants another backend would read.
+REPOSITORY_FILES = ("*.json", "*.txt", "*.model", "*.safetensors")
+BACKEND_FILES = {
+    "onnx": ("onnx/model.onnx", "onnx/model.onnx_data"),
+    "openvino": ("openvino/openvino_model.xml", "openvino/openvino_model.bin"),
+}
+
+
+def repository_files(settings: Settings) -> List[str]:
+    """The files to fetch for a Hub id, for the configured backend."""
+    return [*REPOSITORY_FILES, *BACKEND_FILES.get(backend_name(settings), ())]
 
 
 def load_encoder(model_id: str) -> Encoder:
@@ -297,43 +310,30 @@ def find_export(model_dir: Path, fmt: ExportFormat, settings: Settings) -> Optio
     """The folder to load `fmt` from: the model folder when it has the file, else a stored export."""
     if (model_dir / fmt.main_file).is_file() or (model_dir / fmt.subfolder / fmt.main_file).is_file():
         return model_dir
-    key = export_key(model_dir, fmt)
-    for root in export_roots(fmt, settings):
-        if (root / key / fmt.subfolder / fmt.main_file).is_file():
-            return root / key
-    return None
+    try:
+        return exports.find_export(export_folder(model_dir, fmt, settings))
+    except OSError:
+        return None
 
 
 def store_export(model: SentenceTransformer, model_dir: Path, fmt: ExportFormat, settings: Settings) -> Optional[Path]:
-    """Keep the exported files for the next start; returns where (None if nowhere was writable)."""
-    if in_hub_cache(model_dir, settings):
-        try:
-            _store_next_to_model(model, model_dir, fmt)
-            logger.info("Stored the %s export in %s", fmt.backend, model_dir / fmt.subfolder)
-            return model_dir
-        except OSError as error:
-            logger.info("Cannot store the %s export next to the model (%s); using the export cache", fmt.backend, error)
-    key = export_key(model_dir, fmt)
-    for root in export_roots(fmt, settings):
-        try:
-            root.mkdir(parents=True, exist_ok=True)
-            staging = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=root))
-            staging.chmod(0o755)  # readable by whoever starts next with this HF_HOME, as the Hub cache is
-        except OSError:
-            continue  # not writable: the next place
-        try:
-            _write_overlay(model, model_dir, fmt, staging)
-            with contextlib.suppress(OSError):  # another process stored the same export first
-                os.rename(staging, root / key)  # atomic: a concurrent start never sees half an export
-        except OSError as error:
-            logger.warning("Cannot store the %s export in %s: %s", fmt.backend, root, error)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-        if (root / key / fmt.subfolder / fmt.main_file).is_file():
-            logger.info("Stored the %s export in %s", fmt.backend, root / key)
-            return root / key
-    logger.warning("Nowhere to store the %s export: the next start exports again", fmt.backend)
-    return None
+    """Keep the exported files for the next start; returns where (None if the exports folder is not writable)."""
+    try:
+        folder = exports.publish_export(
+            export_folder(model_dir, fmt, settings), lambda staging: _write_overlay(model, model_dir, fmt, staging)
+        )
+    except OSError as error:
+        logger.warning("Cannot store the %s export (%s): the next start exports again", fmt.backend, error)
+        return None
+    logger.info("Stored the %s export in %s", fmt.backend, folder)
+    return folder
+
+
+def export_folder(model_dir: Path, fmt: ExportFormat, settings: Settings) -> Path:
+    """Where the export of this model folder lives: named by its files and the exporters' versions."""
+    return exports.export_folder(
+        LIBRARY, fmt.backend, model_dir, hf_home=settings.hf_home, distributions=fmt.distributions
+    )
 
 
 def _save_exported_files(model: SentenceTransformer, target: Path, fmt: ExportFormat) -> List[Path]:
@@ -341,18 +341,6 @@ def _save_exported_files(model: SentenceTransformer, target: Path, fmt: ExportFo
     model[0].auto_model.save_pretrained(str(target))  # sentence-transformers saves into `<subfolder>/`
     files = sorted(p for p in (target / fmt.subfolder).iterdir() if p.is_file())
     return sorted(files, key=lambda p: p.name == fmt.main_file)
-
-
-def _store_next_to_model(model: SentenceTransformer, model_dir: Path, fmt: ExportFormat) -> None:
-    staging = Path(tempfile.mkdtemp(prefix=f".{fmt.backend}-export.", dir=model_dir))
-    try:
-        files = _save_exported_files(model, staging, fmt)
-        target = model_dir / fmt.subfolder
-        target.mkdir(exist_ok=True)
-        for path in files:  # the main file last: a half-stored export is never taken for a whole one
-            os.replace(path, target / path.name)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _write_overlay(model: SentenceTransformer, model_dir: Path, fmt: ExportFormat, folder: Path) -> None:
@@ -370,48 +358,6 @@ def _write_overlay(model: SentenceTransformer, model_dir: Path, fmt: ExportForma
         if target.exists() or target.is_symlink():
             target.unlink()  # e.g. the config.json the export wrote: the model's own is the reference
         target.symlink_to(os.path.abspath(entry))
-
-
-def export_roots(fmt: ExportFormat, settings: Settings) -> List[Path]:
-    """Where exports are kept, best first: HF_HOME, then the temporary folder."""
-    from huggingface_hub import constants
-
-    hf_home = settings.hf_home or constants.HF_HOME
-    return [Path(hf_home) / EXPORT_DIR / fmt.backend, Path(tempfile.gettempdir()) / EXPORT_DIR / fmt.backend]
-
-
-def in_hub_cache(model_dir: Path, settings: Settings) -> bool:
-    """Whether the model folder is a snapshot of the Hub cache (ours to write in)."""
-    from huggingface_hub import constants
-
-    cache = Path(settings.hub_cache_dir or constants.HF_HUB_CACHE).resolve()
-    folder = model_dir.resolve()
-    return folder.parent.name == "snapshots" and cache in folder.parents
-
-
-def export_key(model_dir: Path, fmt: ExportFormat) -> str:
-    """Names the export of one model folder: its place, its files (size and time) and the exporter's versions."""
-    files = []
-    for entry in sorted(model_dir.iterdir()):
-        if entry.is_file() and not entry.name.startswith("."):
-            stat = entry.stat()
-            files.append([entry.name, stat.st_size, stat.st_mtime_ns])
-    identity = {
-        "model": os.path.realpath(model_dir),
-        "files": files,
-        "backend": fmt.backend,
-        "versions": {name: _version(name) for name in fmt.distributions},
-    }
-    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:20]
-    name = model_dir.parent.parent.name if model_dir.parent.name == "snapshots" else model_dir.name
-    return f"{name or 'model'}-{digest}"
-
-
-def _version(distribution: str) -> Optional[str]:
-    try:
-        return metadata.version(distribution)
-    except metadata.PackageNotFoundError:
-        return None
 
 
 @contextlib.contextmanager

@@ -7,7 +7,8 @@ from typing import Any, List, Tuple, Union
 import numpy as np
 
 from api_inference_community import Pipeline
-from app.pipelines.encoder import EncodeOptions, load_encoder
+from api_inference_community.runtime.settings import Settings
+from app.pipelines.encoder import EncodeOptions, load_encoder, repository_files
 
 Inputs = Union[str, List[str]]
 
@@ -20,6 +21,10 @@ class FeatureExtractionPipeline(Pipeline):
 
     def __init__(self, model_id: str) -> None:
         self.encoder = load_encoder(model_id)
+
+    @classmethod
+    def model_files(cls, settings: Settings) -> List[str]:
+        return repository_files(settings)
 
     def __call__(self, inputs: Inputs, **parameters: Any) -> np.ndarray:
         return self.batch([inputs], **parameters)[0]

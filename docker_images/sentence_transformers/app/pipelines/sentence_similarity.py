@@ -7,9 +7,11 @@ from typing import Any, Dict, List, Literal, Optional, Tuple
 from pydantic import StrictBool, ValidationError
 
 from api_inference_community import Pipeline
+from api_inference_community.errors import InvalidInput
+from api_inference_community.runtime.settings import Settings
 from api_inference_community.tasks.schemas import Strict, Text
-from api_inference_community.tasks.validation import readable_errors
-from app.pipelines.encoder import EncodeOptions, l2_normalize, load_encoder
+from api_inference_community.tasks.validation import capped, readable_errors
+from app.pipelines.encoder import EncodeOptions, l2_normalize, load_encoder, repository_files
 
 
 class SentenceSimilarityParameters(Strict):
@@ -25,6 +27,10 @@ class SentenceSimilarityPipeline(Pipeline):
 
     def __init__(self, model_id: str) -> None:
         self.encoder = load_encoder(model_id)
+
+    @classmethod
+    def model_files(cls, settings: Settings) -> List[str]:
+        return repository_files(settings)
 
     def __call__(self, inputs: Dict[str, Any], **parameters: Any) -> List[float]:
         return self.batch([inputs], **parameters)[0]
@@ -53,5 +59,5 @@ class SentenceSimilarityPipeline(Pipeline):
         try:
             checked = SentenceSimilarityParameters.model_validate(parameters)
         except ValidationError as error:
-            raise ValueError("; ".join(readable_errors(error, "parameters"))) from None
+            raise InvalidInput(capped(readable_errors(error, "parameters"))) from None
         return EncodeOptions.from_parameters("sentence-similarity", **checked.model_dump(exclude_none=True))

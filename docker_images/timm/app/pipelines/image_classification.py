@@ -7,16 +7,12 @@ apart: `load_model`, `resolve_labels` and the model's own data config give the p
 
 from __future__ import annotations
 
-import hashlib
-import json
+import io
 import logging
-import os
-import shutil
-import tempfile
 import time
 import warnings
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import timm
 import torch
@@ -32,7 +28,9 @@ from timm.data import (
 )
 
 from api_inference_community import Pipeline
+from api_inference_community.errors import InvalidInput
 from api_inference_community.media import to_rgb
+from api_inference_community.runtime import exports
 from api_inference_community.runtime.onnx_sessions import session_options
 from api_inference_community.runtime.settings import Settings, get_settings
 
@@ -42,14 +40,22 @@ BACKENDS = ("torch", "torch-channels-last", "onnx")
 FUNCTIONS = ("softmax", "sigmoid", "none")
 DEFAULT_TOP_K = 5
 ONNX_OPSET = 17
-ONNX_CACHE_DIR = "timm-onnx"  # under HF_HOME (or next to the model): one folder per export
+LIBRARY = "timm"  # ONNX exports live in $HF_HOME/exports/timm/onnx/ (api_inference_community.runtime.exports)
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pth", ".pt", ".tar")  # what timm's local-dir loader may read
 
 Runner = Callable[[torch.Tensor], torch.Tensor]  # pixels (N, C, H, W) -> logits (N, classes)
 
 
+REPOSITORY_FILES = ("config.json", "model.safetensors")
+
+
 class ImageClassificationPipeline(Pipeline):
     """A timm classifier: the model folder's config gives architecture, labels and preprocessing."""
+
+    @classmethod
+    def model_files(cls, settings: Settings) -> List[str]:
+        """A timm repository's config and safetensors weights (no pickle, ONNX or other formats)."""
+        return list(REPOSITORY_FILES)
 
     def __init__(self, model_id: str) -> None:
         settings = get_settings()
@@ -67,6 +73,9 @@ class ImageClassificationPipeline(Pipeline):
         self.labels = resolve_labels(model.pretrained_cfg, self.num_classes)
         self.data_config = resolve_model_data_config(model, use_test_size=True)
         self.transform = create_transform(**self.data_config)
+        _, height, width = self.data_config["input_size"]
+        crop = self.data_config.get("crop_pct") or 1.0  # the transform resizes to input / crop_pct first
+        self.image_size = (int(width / crop) + 1, int(height / crop) + 1)  # JPEGs decode no smaller
         self.image_mode = "L" if self.data_config["input_size"][0] == 1 else "RGB"
         self.device = pick_device(settings)
         if backend == "onnx":
@@ -91,7 +100,7 @@ class ImageClassificationPipeline(Pipeline):
     def preprocess(self, image: Image.Image) -> torch.Tensor:
         """One image as the model's input tensor (C, H, W), by the model's own data config."""
         if not isinstance(image, Image.Image):
-            raise ValueError("`inputs` must be an image")
+            raise InvalidInput("`inputs` must be an image")
         image = to_rgb(image)
         if self.image_mode != "RGB":
             image = image.convert(self.image_mode)
@@ -101,16 +110,16 @@ class ImageClassificationPipeline(Pipeline):
         self, top_k: Optional[int] = None, function_to_apply: Optional[str] = None, **unknown: Any
     ) -> Tuple[int, str]:
         if unknown:
-            raise ValueError(f"Unknown parameters for image-classification: {', '.join(sorted(unknown))}")
+            raise InvalidInput(f"Unknown parameters for image-classification: {', '.join(sorted(unknown))}")
         if top_k is None:
             top_k = DEFAULT_TOP_K
         if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
-            raise ValueError(f"`top_k` must be an integer of at least 1 (received {top_k!r})")
+            raise InvalidInput(f"`top_k` must be an integer of at least 1 (received {top_k!r})")
         if function_to_apply is None:  # as transformers: one output is a probability, several a distribution
             function_to_apply = "sigmoid" if self.num_classes == 1 else "softmax"
         if function_to_apply not in FUNCTIONS:
             choices = ", ".join(FUNCTIONS)
-            raise ValueError(f"`function_to_apply` must be one of {choices} (received {function_to_apply!r})")
+            raise InvalidInput(f"`function_to_apply` must be one of {choices} (received {function_to_apply!r})")
         return min(top_k, self.num_classes), function_to_apply
 
 
@@ -179,20 +188,20 @@ def torch_runner(model: torch.nn.Module, device: torch.device, channels_last: bo
 
 
 def onnx_runner(model: torch.nn.Module, model_dir: Path, input_size: Sequence[int], settings: Settings) -> Runner:
-    """Export the model once (cached, reused on the next start) and run it with ONNX Runtime."""
+    """Export the model once (stored, reused on the next start) and run it with ONNX Runtime."""
     import onnxruntime
 
     options, providers = session_options(settings, cuda=pick_device(settings).type == "cuda")
-    path, fresh = cached_onnx_export(model, model_dir, input_size, settings)
+    onnx_model, fresh = cached_onnx_export(model, model_dir, input_size, settings)
     try:
-        session = onnxruntime.InferenceSession(str(path), sess_options=options, providers=providers)
+        session = onnxruntime.InferenceSession(onnx_model, sess_options=options, providers=providers)
     except Exception as error:
         if fresh:
             raise
-        logger.warning("The cached ONNX export %s cannot be loaded (%s); exporting again", path, error)
-        shutil.rmtree(path.parent, ignore_errors=True)
-        path, _ = cached_onnx_export(model, model_dir, input_size, settings)
-        session = onnxruntime.InferenceSession(str(path), sess_options=options, providers=providers)
+        logger.warning("The stored ONNX export %s cannot be loaded (%s); exporting again", onnx_model, error)
+        exports.discard_export(Path(str(onnx_model)).parent)
+        onnx_model, _ = cached_onnx_export(model, model_dir, input_size, settings)
+        session = onnxruntime.InferenceSession(onnx_model, sess_options=options, providers=providers)
     input_name, output_name = session.get_inputs()[0].name, session.get_outputs()[0].name
 
     def run(pixels: torch.Tensor) -> torch.Tensor:
@@ -204,62 +213,45 @@ def onnx_runner(model: torch.nn.Module, model_dir: Path, input_size: Sequence[in
 
 def cached_onnx_export(
     model: torch.nn.Module, model_dir: Path, input_size: Sequence[int], settings: Settings
-) -> Tuple[Path, bool]:
-    """`model.onnx` for these weights, found in the cache (False) or exported, checked and stored there (True)."""
-    key = onnx_cache_key(model, model_dir, input_size)
-    for root in onnx_cache_roots(model_dir, settings):
-        cached = root / key / "model.onnx"
-        if cached.is_file():
-            logger.info("Using the ONNX export in %s", cached)
-            return cached, False
-    for root in onnx_cache_roots(model_dir, settings):
+) -> Tuple[Union[str, bytes], bool]:
+    """The ONNX model for these weights: a stored export's path (False), or exported, checked and stored
+    (True); the exported bytes themselves when the exports folder cannot be written."""
+    try:
+        folder: Optional[Path] = onnx_export_folder(model_dir, input_size, settings)
+    except OSError as error:
+        logger.warning("No place to store the ONNX export (%s)", error)
+        folder = None
+    if folder is not None and exports.find_export(folder) is not None:
+        logger.info("Using the ONNX export in %s", folder / "model.onnx")
+        return str(folder / "model.onnx"), False
+    if folder is not None:
         try:
-            root.mkdir(parents=True, exist_ok=True)
-            staging = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=root))
-        except OSError:
-            continue  # not writable: try the next place
-        try:
-            export_onnx(model, staging / "model.onnx", input_size)
-            try:
-                os.rename(staging, root / key)  # atomic: a concurrent start never sees half a file
-            except OSError:  # another process stored the same export first
-                pass
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-        if (root / key / "model.onnx").is_file():
-            logger.info("Stored the ONNX export in %s", root / key)
-            return root / key / "model.onnx", True
-    raise OSError("Cannot write the ONNX export anywhere (HF_HOME, the model folder and the temporary folder)")
+            exports.publish_export(folder, lambda staging: export_onnx(model, staging / "model.onnx", input_size))
+            logger.info("Stored the ONNX export in %s", folder)
+            return str(folder / "model.onnx"), True
+        except OSError as error:
+            logger.warning("Cannot store the ONNX export (%s): the next start exports again", error)
+    buffer = io.BytesIO()
+    export_onnx(model, buffer, input_size)
+    return buffer.getvalue(), True
 
 
-def onnx_cache_roots(model_dir: Path, settings: Settings) -> List[Path]:
-    """Where exports are kept, best first: HF_HOME, next to the model, the temporary folder."""
-    from huggingface_hub import constants
-
-    hf_home = settings.hf_home or constants.HF_HOME
-    return [
-        Path(hf_home) / ONNX_CACHE_DIR,
-        model_dir / ONNX_CACHE_DIR,
-        Path(tempfile.gettempdir()) / ONNX_CACHE_DIR,
-    ]
-
-
-def onnx_cache_key(model: torch.nn.Module, model_dir: Path, input_size: Sequence[int]) -> str:
-    """Names one export: the config, the weight files (Hub blob, size, time), the input size and versions."""
-    weights = [[os.path.realpath(p), p.stat().st_size, p.stat().st_mtime_ns] for p in weight_files(model_dir)]
-    identity = {
-        "config": hashlib.sha256((model_dir / "config.json").read_bytes()).hexdigest(),
-        "weights": weights,
-        "input_size": list(input_size),
-        "versions": [torch.__version__, timm.__version__, ONNX_OPSET],
-    }
-    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:20]
-    architecture = str(model.pretrained_cfg.get("architecture", "model")).replace("/", "_")
-    return f"{architecture}-{digest}"
+def onnx_export_folder(model_dir: Path, input_size: Sequence[int], settings: Settings) -> Path:
+    """Where the ONNX export of this model folder lives: named by its files, the input size, the opset
+    and the torch/timm versions."""
+    return exports.export_folder(
+        LIBRARY,
+        "onnx",
+        model_dir,
+        hf_home=settings.hf_home,
+        distributions=("torch", "timm"),
+        extra={"input_size": list(input_size), "opset": ONNX_OPSET},
+    )
 
 
-def export_onnx(model: torch.nn.Module, path: Path, input_size: Sequence[int]) -> None:
-    """Trace the model to ONNX with a dynamic batch axis, then check ONNX Runtime agrees with torch."""
+def export_onnx(model: torch.nn.Module, target: Union[Path, io.BytesIO], input_size: Sequence[int]) -> None:
+    """Trace the model to ONNX (into a file or a buffer) with a dynamic batch axis, then check that ONNX
+    Runtime agrees with torch."""
     import onnxruntime
 
     started = time.perf_counter()
@@ -270,14 +262,15 @@ def export_onnx(model: torch.nn.Module, path: Path, input_size: Sequence[int]) -
         torch.onnx.export(
             model,
             (example,),
-            str(path),
+            str(target) if isinstance(target, Path) else target,
             dynamo=False,  # the TorchScript exporter: no onnxscript needed, fast for CNNs and ViTs
             input_names=["pixel_values"],
             output_names=["logits"],
             dynamic_axes={"pixel_values": {0: "batch"}, "logits": {0: "batch"}},
             opset_version=ONNX_OPSET,
         )
-    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    source = str(target) if isinstance(target, Path) else target.getvalue()
+    session = onnxruntime.InferenceSession(source, providers=["CPUExecutionProvider"])
     probe = example[:1]
     with torch.inference_mode():
         expected = model(probe).float()

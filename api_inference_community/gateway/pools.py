@@ -1,0 +1,235 @@
+"""A library's pool: replicas of its image in multi-model mode, started on demand, watched, stopped when idle.
+
+- A pool starts when its library gets its first request (or at start, for pinned models); until a
+  replica is ready (`/ready`: up, pinned models loaded), requests get 503 with `estimated_time` (or
+  wait, when they ask).
+- The supervisor (`supervise`, every POOL_HEALTH_INTERVAL seconds) checks each replica: a replica
+  whose process or container exited, or that failed three health checks in a row, is replaced in
+  its slot (the same affinity key: its models come back to it).
+- A pool without requests for POOL_IDLE_TIMEOUT seconds stops all its replicas (pinned pools never).
+- `desired` is how many replicas the pool keeps (GATEWAY_REPLICAS; an autoscaler may change it).
+- Placement: a model goes to the replica that answered it last while that one is healthy and not
+  overloaded (it is warm there), else to its rendezvous choice (`affinity`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import time
+from typing import Awaitable, Callable, Dict, List, Optional
+
+from ..errors import ModelLoading, Overloaded
+from . import affinity
+from .backends.base import Backend, Replica
+from .metrics import GatewayMetrics
+from .settings import GatewaySettings
+
+logger = logging.getLogger(__name__)
+
+FAILED_CHECKS_BEFORE_RESTART = 3
+DEFAULT_START_SECONDS = 10.0  # the cold-start estimate until one start was measured
+MAX_PLACEMENTS = 100_000
+
+HealthCheck = Callable[[Replica], Awaitable[bool]]
+
+
+class Pool:
+    """The replicas of one library."""
+
+    def __init__(
+        self,
+        library: str,
+        backend: Backend,
+        settings: GatewaySettings,
+        metrics: GatewayMetrics,
+        check: HealthCheck,
+        pinned: str = "",
+    ) -> None:
+        self.library = library
+        self.backend = backend
+        self.settings = settings
+        self.metrics = metrics
+        self.check = check
+        self.pinned = pinned  # comma-separated models every replica loads at start
+        self.replicas: Dict[str, Replica] = {}
+        # where each model was last answered: it stays there while that replica is healthy (warm)
+        self.placement: collections.OrderedDict[str, str] = collections.OrderedDict()
+        self.desired = 0
+        self.last_used = time.monotonic()
+        self.start_seconds: Optional[float] = None  # the last cold start, measured
+        self.starting_since: Optional[float] = None
+        self._ready = asyncio.Event()
+        self._lock = asyncio.Lock()
+
+    # ------------------------------------------------------------------ requests
+
+    @property
+    def healthy(self) -> List[Replica]:
+        return [replica for replica in self.replicas.values() if replica.healthy]
+
+    @property
+    def in_flight(self) -> int:
+        return sum(replica.in_flight for replica in self.replicas.values())
+
+    def estimated_time(self) -> float:
+        """Seconds until a replica should answer (the last cold start, less what has passed)."""
+        expected = self.start_seconds or DEFAULT_START_SECONDS
+        elapsed = time.monotonic() - self.starting_since if self.starting_since else 0.0
+        return max(expected - elapsed, 1.0)
+
+    async def replica_for(self, model_id: str, wait: bool) -> List[Replica]:
+        """The healthy replicas for a request of `model_id`, the chosen one first (affinity, spill over).
+
+        Starts the pool if it is stopped. Without a healthy replica: 503 with `estimated_time`, or,
+        if the request waits, a bounded wait for the first healthy replica.
+        """
+        self.last_used = time.monotonic()
+        if self.desired == 0:
+            await self.scale(self.settings.replicas)
+        if not self.healthy:
+            if not wait:
+                raise ModelLoading(model_id, self.estimated_time())
+            try:
+                await asyncio.wait_for(self._ready.wait(), timeout=self.settings.wait_for_pool_timeout_s)
+            except asyncio.TimeoutError:
+                raise ModelLoading(model_id, self.estimated_time()) from None
+        healthy = self.healthy
+        if not healthy:
+            raise Overloaded(f"No replica of {self.library} is healthy; retry later", retry_after=5)
+        placed = self.replicas.get(self.placement.get(model_id, ""))
+        if placed is not None and placed.healthy and placed.in_flight < self.settings.spill_in_flight:
+            chosen: Optional[Replica] = placed  # warm where it is: no reload elsewhere
+        else:
+            chosen = affinity.choose(model_id, healthy, _slot, _in_flight, self.settings.spill_in_flight)
+        assert chosen is not None
+        return [chosen, *(r for r in affinity.ranked(model_id, healthy, _slot) if r is not chosen)]
+
+    async def gone(self, replica: Replica) -> bool:
+        """Whether `replica`'s process or container has exited (asked when its connection broke)."""
+        return await asyncio.to_thread(self.backend.exited, replica)
+
+    def answered(self, model_id: str, replica: Replica) -> None:
+        """`replica` answered a request of `model_id`: the model is warm there."""
+        self.placement[model_id] = replica.slot
+        self.placement.move_to_end(model_id)
+        while len(self.placement) > MAX_PLACEMENTS:
+            self.placement.popitem(last=False)
+
+    def begin(self, replica: Replica) -> None:
+        """A request goes to `replica` (counted until `end`: the affinity spills on it, the pool is busy)."""
+        replica.in_flight += 1
+        self.metrics.in_flight.labels(library=self.library).inc()
+
+    def end(self, replica: Replica) -> None:
+        replica.in_flight -= 1
+        self.metrics.in_flight.labels(library=self.library).dec()
+        self.last_used = time.monotonic()
+
+    # ------------------------------------------------------------------ size
+
+    async def scale(self, desired: int) -> None:
+        """Keep `desired` replicas: start the missing slots, stop the extra ones (the highest first)."""
+        async with self._lock:
+            if desired > 0 and self.desired == 0:
+                self.starting_since = time.monotonic()
+                self.metrics.pool_starts.labels(library=self.library).inc()
+                logger.info("Starting the %s pool (%d replicas)", self.library, desired)
+            self.desired = desired
+            for index in range(desired):
+                slot = f"{self.library}-{index}"
+                if slot not in self.replicas:
+                    await self._start(slot)
+            for slot in sorted(self.replicas, key=_index)[desired:]:
+                await self._stop(self.replicas.pop(slot))
+            if desired == 0:
+                self._ready.clear()
+                self.starting_since = None
+            self._update_gauges()
+
+    async def _start(self, slot: str) -> None:
+        try:
+            replica = await asyncio.to_thread(self.backend.start, self.library, slot, self.pinned)
+        except Exception:
+            logger.exception("Cannot start a replica of %s", self.library)
+            self.metrics.replica_failures.labels(library=self.library, reason="start").inc()
+            return
+        self.replicas[slot] = replica
+        self.metrics.replica_starts.labels(library=self.library).inc()
+
+    async def _stop(self, replica: Replica) -> None:
+        replica.healthy = False
+        await asyncio.to_thread(self.backend.stop, replica, self.settings.shutdown_grace_s)
+
+    async def stop(self) -> None:
+        await self.scale(0)
+
+    # ------------------------------------------------------------------ supervision
+
+    async def supervise(self) -> None:
+        """One round: check every replica, replace the dead ones, stop the pool when idle."""
+        for slot, replica in list(self.replicas.items()):
+            if await asyncio.to_thread(self.backend.exited, replica):
+                logger.warning("Replica %s exited; replacing it\n%s", slot, self.backend.logs(replica)[-2000:])
+                self.metrics.replica_failures.labels(library=self.library, reason="exited").inc()
+                await self._replace(slot, replica)
+                continue
+            ok = await self.check(replica)
+            if ok:
+                replica.failures = 0
+                if not replica.healthy:
+                    replica.healthy = True
+                    replica.ready_at = time.monotonic()
+                    self._became_healthy(replica)
+            else:
+                replica.failures += 1
+                if replica.healthy and replica.failures >= FAILED_CHECKS_BEFORE_RESTART:
+                    logger.warning("Replica %s failed %d health checks; replacing it", slot, replica.failures)
+                    self.metrics.replica_failures.labels(library=self.library, reason="unhealthy").inc()
+                    await self._replace(slot, replica)
+                elif not replica.healthy and time.monotonic() - replica.started_at > self.settings.start_timeout_s:
+                    logger.warning(
+                        "Replica %s did not start within %.0f s; replacing it", slot, self.settings.start_timeout_s
+                    )
+                    self.metrics.replica_failures.labels(library=self.library, reason="start-timeout").inc()
+                    await self._replace(slot, replica)
+        if not self.healthy:
+            self._ready.clear()
+        idle = time.monotonic() - self.last_used
+        if self.desired and not self.pinned and self.in_flight == 0 and idle > self.settings.idle_timeout_s:
+            logger.info("Stopping the %s pool: idle for %.0f s", self.library, idle)
+            self.metrics.pool_stops.labels(library=self.library).inc()
+            await self.scale(0)
+        self._update_gauges()
+
+    async def _replace(self, slot: str, replica: Replica) -> None:
+        self.replicas.pop(slot, None)
+        await self._stop(replica)
+        if _index(slot) < self.desired:
+            await self._start(slot)
+
+    def _became_healthy(self, replica: Replica) -> None:
+        if self.starting_since is not None and not self._ready.is_set():
+            self.start_seconds = time.monotonic() - self.starting_since
+            self.metrics.cold_start_seconds.labels(library=self.library).observe(self.start_seconds)
+            logger.info("The %s pool answered after %.1f s", self.library, self.start_seconds)
+            self.starting_since = None
+        self._ready.set()
+
+    def _update_gauges(self) -> None:
+        self.metrics.replicas.labels(library=self.library, state="healthy").set(len(self.healthy))
+        self.metrics.replicas.labels(library=self.library, state="starting").set(len(self.replicas) - len(self.healthy))
+        self.metrics.desired_replicas.labels(library=self.library).set(self.desired)
+
+
+def _slot(replica: Replica) -> str:
+    return replica.slot
+
+
+def _in_flight(replica: Replica) -> int:
+    return replica.in_flight
+
+
+def _index(slot: str) -> int:
+    return int(slot.rsplit("-", 1)[1])
