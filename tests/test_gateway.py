@@ -121,6 +121,13 @@ def gateway(tmp_path: Path, **overrides) -> Iterator[tuple]:
 WAIT = {"x-wait-for-model": "true"}
 
 
+def wait_until_ready(client: TestClient, replicas: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while client.get("/ready").json()["pools"]["echo"]["healthy"] < replicas:
+        assert time.monotonic() < deadline, client.get("/ready").json()
+        time.sleep(0.02)
+
+
 def test_routes_by_card_and_forwards_every_url_shape(tmp_path):
     with gateway(tmp_path) as (client, backend):
         cold = client.post("/models/org/text", json={"inputs": "x"})
@@ -180,9 +187,7 @@ def test_authorization_and_hop_by_hop_headers_never_reach_a_replica(tmp_path):
 def test_affinity_keeps_a_model_on_one_replica(tmp_path):
     with gateway(tmp_path) as (client, backend):
         client.post("/models/org/text", json={"inputs": "start"}, headers=WAIT)
-        deadline = time.monotonic() + 10
-        while client.get("/ready").json()["pools"]["echo"]["healthy"] < 2 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_until_ready(client, 2)
         # a model seen first now goes to its rendezvous choice, and stays there
         post = lambda: client.post("/models/org/other-text", json={"inputs": "x"}, headers=WAIT)  # noqa: E731
         slots = {post().json()["slot"] for _ in range(10)}
@@ -220,6 +225,7 @@ def test_a_busy_model_spills_to_its_second_replica():
 def test_an_unreachable_replica_is_skipped_before_the_request_reaches_it(tmp_path):
     with gateway(tmp_path) as (client, backend):
         assert client.post("/models/org/text", json={"inputs": "warm"}, headers=WAIT).status_code == 200
+        wait_until_ready(client, 2)
         pool = client.app.state.gateway.pools["echo"]
         best = pool.replicas[pool.placement["org/text"]]  # where the model is warm: its first choice
         with socket.socket() as closed:

@@ -278,3 +278,21 @@ def test_directory_size_counts_a_blob_and_its_links_once(hub):
     assert (repo / "blobs").is_dir() and (repo / "snapshots").is_dir()
     refs = (repo / "refs" / "main").stat().st_size
     assert directory_size(repo) == TOTAL + refs  # blobs/ and the snapshot's links to them, once
+
+
+def test_only_the_files_the_library_reads_are_fetched(tmp_path, monkeypatch):
+    """A Hub id is downloaded with the pipeline's allow patterns (and its card), not every file of the repo."""
+    import huggingface_hub
+
+    calls = []
+
+    def fake_snapshot_download(repo_id, **kwargs):
+        calls.append(kwargs)
+        return str(tmp_path)
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", fake_snapshot_download)
+    settings = Settings(model_id="org/model", hf_home=str(tmp_path))
+    assert resolve_model(settings, allow_patterns=["*.json", "*.safetensors"]) == tmp_path
+    assert calls[-1]["allow_patterns"] == ["*.json", "*.safetensors", "README.md"]
+    resolve_model(settings)
+    assert calls[-1]["allow_patterns"] is None  # a library that declares nothing gets every file

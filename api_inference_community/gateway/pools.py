@@ -57,6 +57,7 @@ class Pool:
         # where each model was last answered: it stays there while that replica is healthy (warm)
         self.placement: collections.OrderedDict[str, str] = collections.OrderedDict()
         self.desired = 0
+        self.waiting = 0  # requests waiting for the first ready replica
         self.last_used = time.monotonic()
         self.start_seconds: Optional[float] = None  # the last cold start, measured
         self.starting_since: Optional[float] = None
@@ -91,10 +92,14 @@ class Pool:
         if not self.healthy:
             if not wait:
                 raise ModelLoading(model_id, self.estimated_time())
+            self.waiting += 1  # a waiting request keeps the pool from stopping as idle
             try:
                 await asyncio.wait_for(self._ready.wait(), timeout=self.settings.wait_for_pool_timeout_s)
             except asyncio.TimeoutError:
                 raise ModelLoading(model_id, self.estimated_time()) from None
+            finally:
+                self.waiting -= 1
+                self.last_used = time.monotonic()
         healthy = self.healthy
         if not healthy:
             raise Overloaded(f"No replica of {self.library} is healthy; retry later", retry_after=5)
@@ -197,7 +202,8 @@ class Pool:
         if not self.healthy:
             self._ready.clear()
         idle = time.monotonic() - self.last_used
-        if self.desired and not self.pinned and self.in_flight == 0 and idle > self.settings.idle_timeout_s:
+        busy = self.in_flight or self.waiting
+        if self.desired and not self.pinned and not busy and idle > self.settings.idle_timeout_s:
             logger.info("Stopping the %s pool: idle for %.0f s", self.library, idle)
             self.metrics.pool_stops.labels(library=self.library).inc()
             await self.scale(0)

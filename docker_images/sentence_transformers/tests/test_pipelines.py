@@ -132,3 +132,36 @@ def test_similarity_takes_prompts(load_pipeline, prompt_model_dir, reference):
     scores = pipeline({"source_sentence": TEXTS[0], "sentences": [TEXTS[1]]}, prompt_name="query")
     a, b = reference.encode(["query: " + TEXTS[0], "query: " + TEXTS[1]])
     assert scores[0] == pytest.approx(float(a @ b), abs=1e-5)
+
+
+@pytest.mark.parametrize(
+    "backend, extra",
+    [
+        ("torch", []),
+        ("onnx", ["onnx/model.onnx"]),
+        ("openvino", ["openvino/openvino_model.xml", "openvino/openvino_model.bin"]),
+    ],
+)
+def test_only_the_files_the_backend_reads_are_fetched(backend, extra):
+    from fnmatch import fnmatch
+
+    from api_inference_community.runtime.settings import Settings
+    from app.pipelines import FeatureExtractionPipeline, SentenceSimilarityPipeline
+
+    repository = [
+        "config.json", "modules.json", "tokenizer.json", "vocab.txt", "model.safetensors", "1_Pooling/config.json",
+        "pytorch_model.bin", "tf_model.h5", "rust_model.ot", "onnx/model.onnx", "onnx/model_O4.onnx",
+        "openvino/openvino_model.xml", "openvino/openvino_model.bin",
+    ]  # fmt: skip
+    for pipeline in (FeatureExtractionPipeline, SentenceSimilarityPipeline):
+        patterns = pipeline.model_files(Settings(backend=backend))
+        fetched = {name for name in repository if any(fnmatch(name, pattern) for pattern in patterns)}
+        base = {
+            "config.json",
+            "modules.json",
+            "tokenizer.json",
+            "vocab.txt",
+            "model.safetensors",
+            "1_Pooling/config.json",
+        }
+        assert fetched == base | set(extra)

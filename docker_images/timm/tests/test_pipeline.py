@@ -155,3 +155,15 @@ def test_single_channel_model(tmp_path):
     pipeline = make_pipeline(tmp_path / "grey")
     assert pipeline.preprocess(picture()).shape[0] == 1
     assert len(pipeline(picture())) == 2
+
+
+def test_only_config_and_safetensors_are_fetched():
+    from fnmatch import fnmatch
+
+    from api_inference_community.runtime.settings import Settings
+    from app.pipelines import ImageClassificationPipeline
+
+    patterns = ImageClassificationPipeline.model_files(Settings())
+    repository = ["config.json", "model.safetensors", "pytorch_model.bin", "model.onnx", "tf_model.h5", "README.md"]
+    fetched = [name for name in repository if any(fnmatch(name, pattern) for pattern in patterns)]
+    assert fetched == ["config.json", "model.safetensors"]
