@@ -292,3 +292,16 @@ def test_malformed_json_object_is_400_not_text(features):
         assert response.status_code == 400
         assert response.json()["error"] == "Request body is not valid JSON"
     assert features.post("/", content=b"[Music] plays").status_code == 200  # raw text still is text
+
+
+def test_an_image_with_a_question_counts_as_an_image():
+    from PIL import Image
+
+    from api_inference_community.http.headers import usage_headers
+    from api_inference_community.tasks.registry import get_task
+
+    inputs = {"image": Image.new("RGB", (4, 4)), "question": "What is it?"}
+    assert usage_headers(get_task("visual-question-answering"), inputs, None) == {"x-compute-images": "1"}
+    assert usage_headers(get_task("question-answering"), {"question": "q", "context": "abc"}, None) == {
+        "x-compute-characters": "4"
+    }

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import socket
-import threading
 import time
 from pathlib import Path
 from typing import Dict, Iterator, List
 
 import pytest
-import uvicorn
 from fakes import write_model
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -22,7 +20,7 @@ from api_inference_community.gateway import affinity
 from api_inference_community.gateway.app import create_gateway_app
 from api_inference_community.gateway.backends.base import Replica
 from api_inference_community.gateway.settings import GatewaySettings
-from api_inference_community.testing.live import free_port
+from api_inference_community.testing.live import ThreadedServer
 
 READY_AFTER = 0.3  # seconds
 LIBRARIES = {"echo": ["feature-extraction", "text-classification"], "other": ["image-classification"]}
@@ -58,17 +56,11 @@ class EchoServer:
                 Route("/{path:path}", echo, methods=["GET", "POST"]),
             ]
         )
-        self.port = free_port()
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started and time.monotonic() < deadline:
-            time.sleep(0.01)
+        self.server = ThreadedServer(app, name=f"echo-{slot}", log_level="error")
+        self.port = int(self.server.url.rsplit(":", 1)[1])
 
     def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
+        self.server.stop()
 
 
 class EchoBackend:

@@ -38,10 +38,22 @@ def count_characters(inputs: Any) -> int:
     return 0
 
 
+def count_images(inputs: Any) -> int:
+    """Images among structured inputs (an image with its question, say)."""
+    if isinstance(inputs, dict):
+        return sum(count_images(value) for value in inputs.values())
+    if isinstance(inputs, (list, tuple)):
+        return sum(count_images(value) for value in inputs)
+    return 1 if hasattr(inputs, "getbands") else 0  # a PIL image, without importing Pillow here
+
+
 def usage_headers(spec: TaskSpec, inputs: Any, sampling_rate: Optional[int]) -> Dict[str, str]:
     """The usage figure of one request: characters, images or seconds of audio."""
     if spec.input_kind == InputKind.IMAGE:
         return {HEADER_IMAGES: "1"}
+    images = count_images(inputs) if spec.input_kind == InputKind.STRUCTURED else 0
+    if images:
+        return {HEADER_IMAGES: str(images)}
     if spec.input_kind == InputKind.AUDIO:
         seconds = len(inputs) / sampling_rate if sampling_rate else 0.0
         return {HEADER_AUDIO_LENGTH: f"{seconds:.3f}"}

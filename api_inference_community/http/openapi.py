@@ -103,7 +103,7 @@ JSON_OUTPUTS: Dict[str, Schema] = {
     "summarization": generated("summary_text"),
     "text-generation": {"anyOf": [generated("generated_text"), CHAT_COMPLETION]},
     "text2text-generation": generated("generated_text"),
-    "text-classification": LABEL_SCORES,
+    "text-classification": {"anyOf": [LABEL_SCORES, array(LABEL_SCORES, 1)]},  # the Inference API nests it
     "token-classification": array(
         {
             **record({"score": NUMBER, "word": STRING, "start": INTEGER, "end": INTEGER}),
@@ -214,6 +214,8 @@ def _flat_envelope(
     flat = _envelope(spec.open_parameters, "inputs", fields[main], parameters, definitions)
     flat["properties"].update({name: field for name, field in fields.items() if name != main})
     flat["required"] += [name for name in model.get("required", []) if name != main]
+    if main == "image":  # InferenceClient sends the image twice: as `inputs` and beside the question
+        flat["properties"]["image"] = fields[main]
     return flat
 
 

@@ -91,3 +91,31 @@ def live_server(
         yield server
     finally:
         server.stop()
+
+
+class ThreadedServer:
+    """An ASGI app behind a real uvicorn server on 127.0.0.1, in a thread of this process.
+
+    Cheaper than a process when many servers are needed; the app shares the test's interpreter.
+    """
+
+    def __init__(self, app: object, name: str = "server", timeout: float = 60.0, log_level: str = "warning") -> None:
+        import threading
+
+        import uvicorn
+
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level=log_level, lifespan="on")  # type: ignore[arg-type]
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name=name, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"{name} did not start")
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(30)

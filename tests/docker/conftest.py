@@ -143,6 +143,12 @@ def test_models(tmp_path_factory: pytest.TempPathFactory) -> Any:
             cache[library] = load_test_models(library, tmp_path_factory.mktemp(f"models-{library}"))
         return cache[library]
 
+    def calls(library: str) -> Dict[str, Any]:
+        """{task: call(url)}: the image's own InferenceClient calls (`CLIENT_CALLS` of its tests/models.py)."""
+        get(library)
+        return getattr(sys.modules.get(f"aic_test_models_{library}"), "CLIENT_CALLS", {})
+
+    get.calls = calls  # type: ignore[attr-defined]
     return get
 
 
@@ -157,6 +163,7 @@ def load_test_models(library: str, root: Path) -> Dict[str, Dict[str, Any]]:
             sys.path.insert(0, str(folder))
     spec = importlib.util.spec_from_file_location(f"aic_test_models_{library}", path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # type: ignore[union-attr]  (its CLIENT_CALLS are read later)
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     if hasattr(module, "build_test_models"):
         models = module.build_test_models(root)

@@ -2,7 +2,7 @@
 
 `TEST_MODELS` is what the shared contract tests read; `build_test_models` is read by the Docker
 harness (tests/docker), which mounts each folder into a container and serves it as its Hub id
-from a Hub cache too.
+from a Hub cache too, and calls each task's container with `CLIENT_CALLS` (InferenceClient).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ if str(TESTS_DIR) not in sys.path:  # tiny_models, the builders of this image's 
     sys.path.insert(0, str(TESTS_DIR))
 
 import tiny_models  # noqa: E402
+from client_calls import CLIENT_CALLS  # noqa: E402, F401  (the Docker harness calls each task's server with them)
 
 from api_inference_community.testing.contract import ModelsByTask  # noqa: E402
 

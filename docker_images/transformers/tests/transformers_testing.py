@@ -7,7 +7,6 @@ import base64
 import contextlib
 import io
 import os
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ from api_inference_community import Pipeline, create_app
 from api_inference_community.runtime.settings import Settings, get_settings, use_settings
 from api_inference_community.testing.examples import picture, tone
 from api_inference_community.testing.hub_cache import make_hub_cache
-from api_inference_community.testing.live import free_port
+from api_inference_community.testing.live import ThreadedServer as CoreThreadedServer
 
 IMAGE_DIR = Path(__file__).resolve().parents[1]  # servers run from here (`app.main:app`)
 LOAD_TIMEOUT = 120.0
@@ -109,31 +108,15 @@ def serving(task: str, model_id: str, hf_home: Path, **overrides: Any) -> Iterat
         yield client
 
 
-class ThreadedServer:
+class ThreadedServer(CoreThreadedServer):
     """This image's app for one task behind a real uvicorn server on 127.0.0.1, in a thread."""
 
     def __init__(self, task: str, model_id: str, hf_home: Path, **overrides: Any) -> None:
-        import uvicorn
-
         from app.main import ALLOWED_TASKS
 
         app = create_app(ALLOWED_TASKS, app_settings(task, model_id, hf_home, **overrides))
-        port = free_port()
-        self.url = f"http://127.0.0.1:{port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name=f"server-{task}", daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + LOAD_TIMEOUT
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"the server of {task} did not start")
-            time.sleep(0.02)
+        super().__init__(app, name=f"server-{task}", timeout=LOAD_TIMEOUT)
         wait_ready(requests, self.url)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(30)
 
 
 # ------------------------------------------------------------------ media

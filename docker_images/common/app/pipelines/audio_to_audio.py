@@ -17,7 +17,8 @@ class AudioToAudioPipeline(Pipeline):
         format, downmixes and resamples to it. Set `sampling_rate` to the rate the model expects.
 
     Parameters:
-        Any the client sends, as is: raise ValueError (a 400) for one the model cannot take.
+        Any the client sends, as is: raise `api_inference_community.errors.InvalidInput` (a 400) for one it cannot
+        take.
 
     Returns:
         a tuple (waveforms, sampling_rate, labels): waveforms a list of 1-D numpy float32 arrays, sampling_rate an

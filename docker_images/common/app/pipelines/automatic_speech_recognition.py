@@ -18,7 +18,7 @@ class AutomaticSpeechRecognitionPipeline(Pipeline):
 
     Parameters:
         `return_timestamps`, `generation_parameters`, validated by the core (schemas.py), and any other the client
-        sends, as is: raise ValueError (a 400) for one the model cannot take.
+        sends, as is: raise `api_inference_community.errors.InvalidInput` (a 400) for one it cannot take.
 
     Returns:
         dict {"text": str}, optionally with "chunks": List[{"text": str, "timestamp": [float, float]}].

@@ -17,7 +17,8 @@ class ConversationalPipeline(Pipeline):
     Parameters:
         `min_length`, `max_length`, `max_new_tokens`, `top_k`, `top_p`, `max_time`, `repetition_penalty`,
         `temperature`, `num_return_sequences`, `do_sample`, `seed`, validated by the core (schemas.py), and any
-        other the client sends, as is: raise ValueError (a 400) for one the model cannot take.
+        other the client sends, as is: raise `api_inference_community.errors.InvalidInput` (a 400) for one it cannot
+        take.
 
     Returns:
         dict {"generated_text": str, "conversation": {"past_user_inputs": List[str], "generated_responses":

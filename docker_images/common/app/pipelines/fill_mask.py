@@ -11,8 +11,8 @@ class FillMaskPipeline(Pipeline):
     """Answers fill-mask requests.
 
     Receives:
-        `inputs`: str holding the model's mask token (e.g. [MASK] or <mask>); raise ValueError (a 400) when it holds
-        none.
+        `inputs`: str holding the model's mask token (e.g. [MASK] or <mask>); raise
+        `api_inference_community.errors.InvalidInput` (a 400) when it holds none.
 
     Parameters:
         `top_k`, `targets`, validated by the core (schemas.py); only those the client sent.

@@ -18,7 +18,8 @@ class ImageToImagePipeline(Pipeline):
 
     Parameters:
         `prompt`, `negative_prompt`, `guidance_scale`, `num_inference_steps`, `target_size`, validated by the core
-        (schemas.py), and any other the client sends, as is: raise ValueError (a 400) for one the model cannot take.
+        (schemas.py), and any other the client sends, as is: raise `api_inference_community.errors.InvalidInput` (a
+        400) for one it cannot take.
 
     Returns:
         a PIL.Image.Image; the core encodes it (PNG by default, or what `Accept` asks).

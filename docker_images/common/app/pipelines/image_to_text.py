@@ -18,7 +18,7 @@ class ImageToTextPipeline(Pipeline):
 
     Parameters:
         `max_new_tokens`, `generation_parameters`, validated by the core (schemas.py), and any other the client
-        sends, as is: raise ValueError (a 400) for one the model cannot take.
+        sends, as is: raise `api_inference_community.errors.InvalidInput` (a 400) for one it cannot take.
 
     Returns:
         a list with one {"generated_text": str} (the text the model produced).

@@ -17,7 +17,8 @@ class LatentToImagePipeline(Pipeline):
         `inputs`: numpy.ndarray of the shape and dtype the client sent (bfloat16 arrives widened to float32).
 
     Parameters:
-        Any the client sends, as is: raise ValueError (a 400) for one the model cannot take.
+        Any the client sends, as is: raise `api_inference_community.errors.InvalidInput` (a 400) for one it cannot
+        take.
 
     Returns:
         a PIL.Image.Image; the core encodes it (PNG by default, or what `Accept` asks).

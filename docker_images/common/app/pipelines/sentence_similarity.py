@@ -14,7 +14,8 @@ class SentenceSimilarityPipeline(Pipeline):
         `inputs`: dict {"source_sentence": str, "sentences": List[str]} (at least one sentence).
 
     Parameters:
-        Any the client sends, as is: raise ValueError (a 400) for one the model cannot take.
+        Any the client sends, as is: raise `api_inference_community.errors.InvalidInput` (a 400) for one it cannot
+        take.
 
     Returns:
         List[float]: the similarity of `source_sentence` to each of `sentences`, in the same order.

@@ -17,7 +17,8 @@ class SpeechSegmentationPipeline(Pipeline):
         format, downmixes and resamples to it. Set `sampling_rate` to the rate the model expects.
 
     Parameters:
-        Any the client sends, as is: raise ValueError (a 400) for one the model cannot take.
+        Any the client sends, as is: raise `api_inference_community.errors.InvalidInput` (a 400) for one it cannot
+        take.
 
     Returns:
         list of {"class": str, "start": float, "end": float}: seconds, start <= end, in time order.

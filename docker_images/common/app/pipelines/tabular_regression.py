@@ -14,7 +14,8 @@ class TabularRegressionPipeline(Pipeline):
         `inputs`: dict {"data": Dict[str, List[Any]]}: columns by name, all of the same length (the rows).
 
     Parameters:
-        Any the client sends, as is: raise ValueError (a 400) for one the model cannot take.
+        Any the client sends, as is: raise `api_inference_community.errors.InvalidInput` (a 400) for one it cannot
+        take.
 
     Returns:
         List[float]: one predicted value per row, in row order.

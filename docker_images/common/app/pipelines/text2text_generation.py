@@ -17,7 +17,7 @@ class Text2TextGenerationPipeline(Pipeline):
         `min_length`, `max_length`, `max_new_tokens`, `top_k`, `top_p`, `max_time`, `repetition_penalty`,
         `temperature`, `num_return_sequences`, `do_sample`, `seed`, `clean_up_tokenization_spaces`, `truncation`,
         `generate_parameters`, validated by the core (schemas.py), and any other the client sends, as is: raise
-        ValueError (a 400) for one the model cannot take.
+        `api_inference_community.errors.InvalidInput` (a 400) for one it cannot take.
 
     Returns:
         a list with one {"generated_text": str} (the text the model produced).

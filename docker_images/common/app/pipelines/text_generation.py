@@ -19,8 +19,8 @@ class TextGenerationPipeline(Pipeline):
         `min_length`, `max_length`, `max_new_tokens`, `top_k`, `top_p`, `max_time`, `repetition_penalty`,
         `temperature`, `num_return_sequences`, `do_sample`, `seed`, `return_full_text`, `stop`, `adapter_id`,
         `best_of`, `decoder_input_details`, `details`, `frequency_penalty`, `grammar`, `top_n_tokens`, `truncate`,
-        `typical_p`, validated by the core (schemas.py), and any other the client sends, as is: raise ValueError (a
-        400) for one the model cannot take.
+        `typical_p`, validated by the core (schemas.py), and any other the client sends, as is: raise
+        `api_inference_community.errors.InvalidInput` (a 400) for one it cannot take.
 
     Returns:
         a list with one {"generated_text": str} (the text the model produced) (for chat messages, the reply); for a

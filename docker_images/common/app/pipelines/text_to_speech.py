@@ -18,7 +18,8 @@ class TextToSpeechPipeline(Pipeline):
     Parameters:
         `min_length`, `max_length`, `max_new_tokens`, `top_k`, `top_p`, `max_time`, `repetition_penalty`,
         `temperature`, `num_return_sequences`, `do_sample`, `seed`, `generation_parameters`, validated by the core
-        (schemas.py), and any other the client sends, as is: raise ValueError (a 400) for one the model cannot take.
+        (schemas.py), and any other the client sends, as is: raise `api_inference_community.errors.InvalidInput` (a
+        400) for one it cannot take.
 
     Returns:
         a tuple (waveform, sampling_rate): waveform a 1-D numpy float32 array in [-1, 1] (mono), sampling_rate an
