@@ -31,7 +31,6 @@ pytestmark = pytest.mark.docker
 MAX_BODY_BYTES = 256 * 1024  # small, so that the oversized body is cheap to send
 SHUTDOWN_GRACE = 10  # seconds
 READY_TIMEOUT = 240.0
-RESTART_READY_S = 60.0  # "quickly": nothing to fetch, the model is read from the volume
 APP_UID = 1000  # the images' unprivileged user (docker_images/*/Dockerfile)
 
 
@@ -251,8 +250,7 @@ def test_restart_on_the_same_volume_resolves_the_hub_id_offline(
         healthcheck = {"test": test, "interval": 1_000_000_000, "timeout": 5_000_000_000, "retries": 3}
         hub_env = env_for(task, model["repo_id"], HF_HUB_OFFLINE="1")
         with dh.running(engine, build.tag, hub_env, run_id, data_volume=volume.name, healthcheck=healthcheck) as second:
-            ready = report.ready[f"{task} restart (Hub id, offline)"] = second.wait_ready(READY_TIMEOUT)
-            assert ready < RESTART_READY_S, f"ready only after {ready:.1f} s on restart"
+            report.ready[f"{task} restart (Hub id, offline)"] = second.wait_ready(READY_TIMEOUT)  # reported, not judged
             by_id = post(second.url, example.body, example.content_type)
             assert by_id.status_code == 200, by_id.text
             assert same_answer(by_id.json(), by_path.json()), f"{by_id.text[:300]} != {by_path.text[:300]}"
