@@ -69,7 +69,8 @@ DOCS: Dict[str, PipelineDoc] = {
     "fill-mask": PipelineDoc(
         "str",
         "List[Dict[str, Any]]",
-        "str holding the model's mask token (e.g. [MASK] or <mask>); raise `api_inference_community.errors.InvalidInput` (a 400) when it holds none.",
+        "str holding the model's mask token (e.g. [MASK] or <mask>); raise "
+        "`api_inference_community.errors.InvalidInput` (a 400) when it holds none.",
         'list of {"sequence": str, "score": float, "token": int, "token_str": str}, sorted by score '
         "descending; at most `top_k` items (5 by default); only the `targets` tokens when given.",
     ),

@@ -126,7 +126,9 @@ def _parameters_doc(spec: TaskSpec) -> str:
     if not spec.open_parameters:
         return f"{names or 'none'}, validated by the core (schemas.py); only those the client sent."
     known = f"{names}, validated by the core (schemas.py), and any other" if names else "Any"
-    return known + " the client sends, as is: raise `api_inference_community.errors.InvalidInput` (a 400) for one it cannot take."
+    return known + (
+        " the client sends, as is: raise `api_inference_community.errors.InvalidInput` (a 400) for one it cannot take."
+    )
 
 
 def _imports(annotations: str) -> str:
