@@ -1,0 +1,1 @@
+"""The revisions, oldest first: 0001 tokens, raw rows and daily sums; 0002 latency histograms in the sums."""
