@@ -87,3 +87,16 @@ def running_server(app: str, env: Dict[str, str], image: Path, timeout: float) -
 
     with live_server(app, env, cwd=image, timeout=timeout) as server:
         yield server
+
+
+@contextlib.contextmanager
+def started_server(app: str, env: Dict[str, str], image: Path) -> Iterator[Any]:
+    """The app starting from `image` on a free port of 127.0.0.1 (not awaited: call its `wait_until`),
+    stopped by its pid when the block ends; lets several servers start at once."""
+    from api_inference_community.testing.live import LiveServer
+
+    server = LiveServer(app, env, cwd=image)
+    try:
+        yield server
+    finally:
+        server.stop()
