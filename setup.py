@@ -8,6 +8,12 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     packages=find_packages(include=["api_inference_community", "api_inference_community.*"]),
+    package_data={
+        # the inference widget's page templates, script and style sheet, served by the gateway
+        "api_inference_community.gateway.widget": ["templates/*.html", "static/*.js", "static/*.css"],
+        # the usage dashboard's style sheet and the template of new schema migrations
+        "api_inference_community.gateway.usage": ["static/*.css", "migrations/script.py.mako"],
+    },
     python_requires=">=3.9",
     install_requires=[
         "starlette>=1.0,<2",
@@ -28,6 +34,9 @@ setup(
         "docker": ["docker>=7"],
         # lint and type check
         "dev": ["ruff>=0.6", "mypy>=1.10"],
+        # the gateway: its proxy's HTTP client, the Docker SDK of its docker and swarm backends, and
+        # the tokens and usage database (gateway/usage/): SQLite, or PostgreSQL by DATABASE_URL
+        "gateway": ["httpx2>=2", "docker>=7", "sqlalchemy>=2.0,<3", "alembic>=1.13", "psycopg[binary]>=3.1"],
     },
     entry_points={"console_scripts": ["api-inference-community=api_inference_community.maintainers.cli:main"]},
 )

@@ -21,6 +21,7 @@ from ..http.request import header_asks_to_wait
 from ..http.responses import error_response, http_error, json_response
 from ..tasks.registry import TASKS
 from . import affinity
+from .autoscale.controller import Autoscaler
 from .backends import make_backend
 from .backends.base import Backend
 from .metrics import GatewayMetrics
@@ -28,6 +29,9 @@ from .pools import Pool
 from .proxy import REQUEST_ID, ClientGone, Proxy, request_id
 from .routing import Router, library_table
 from .settings import GatewaySettings
+from .usage.routes import LOGIN, usage_routes
+from .usage.service import UsageService
+from .widget import routes as widget_routes
 
 logger = logging.getLogger(__name__)
 
@@ -102,10 +106,12 @@ async def inference(request: Request) -> Response:
     model_id, task = request.path_params["model_id"], request.path_params.get("task")
     library, status = NO_LIBRARY, 0
     try:
+        await request.app.state.usage.admit(request)  # [usage] the caller's token and limits: 401, 429
         if task is not None and task not in TASKS:
             raise NotServed(f"Unknown task `{task[:100]}`")
         route = await gateway.router.route(model_id, task)
         library = route.library
+        request.app.state.usage.routed(request, library, route.task)  # [usage]
         pool = gateway.pools[library]
         replicas = await pool.replica_for(model_id, wait=header_asks_to_wait(request))
         pool.begin(replicas[0])
@@ -232,11 +238,17 @@ def create_gateway_app(
     """The gateway: `backend` runs the replicas (`process` by default), over the checkout's library images."""
     backend = backend or make_backend(settings)
     gateway = Gateway(settings, backend, libraries if libraries is not None else library_table(settings))
+    autoscaler = Autoscaler(gateway.pools, settings, gateway.metrics.registry, scrape=gateway.proxy.get_json)
+    usage = UsageService(settings, gateway.metrics.registry)  # [usage] tokens, limits, usage rows, dashboard
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await usage.start()  # [usage] database migrated, tokens read, usage writer started
         await gateway.start(pinned_models or [])
+        autoscaler.start()  # AUTOSCALE: drives the pools' replicas from their load
         yield
+        await autoscaler.stop()
+        await usage.stop()  # [usage] every answered request's usage written (SIGTERM: nothing lost)
         await gateway.stop()
 
     routes = [
@@ -249,9 +261,19 @@ def create_gateway_app(
         Route("/models/{model_id:path}/pipeline/{task}", inference, methods=["POST"]),
         Route("/models/{model_id:path}", inference, methods=["POST"]),
         Route("/pipeline/{task}/{model_id:path}", inference, methods=["POST"]),
+        *usage_routes(),  # [usage] GET /usage, GET /dashboard, its login, logout and style sheet
+        *widget_routes(status_ok, model_status),  # the browser pages of GET / and GET /models/{id}
         Route("/{path:path}", status_ok, methods=["GET"]),
     ]
 
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error})
+    app = Starlette(
+        routes=routes,
+        middleware=usage.middleware(),  # [usage] measures requests and records them once answered
+        lifespan=lifespan,
+        exception_handlers={HTTPException: http_error},
+    )
     app.state.gateway = gateway
+    app.state.usage = usage  # [usage] and the widget's login hooks:
+    app.state.session_check, app.state.login_url = usage.session_check, LOGIN
+    app.state.autoscaler = autoscaler
     return app

