@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 import time
@@ -16,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from api_inference_community.gateway import affinity
+from api_inference_community.gateway import affinity, pools
 from api_inference_community.gateway.app import create_gateway_app
 from api_inference_community.gateway.backends.base import Replica
 from api_inference_community.gateway.settings import GatewaySettings
@@ -226,6 +227,20 @@ def test_an_unreachable_replica_is_skipped_before_the_request_reaches_it(tmp_pat
         response = client.post("/models/org/text", json={"inputs": "retried"}, headers=WAIT)
         assert response.status_code == 200 and response.json()["slot"] != best.slot
         assert 'aic_gateway_retries_total{library="echo"} 1.0' in client.get("/metrics").text
+
+
+def test_a_broken_connection_waits_a_moment_for_the_replica_s_exit(tmp_path, monkeypatch):
+    """A killed process's sockets close before it can be reaped: its exit is awaited, not missed."""
+    with gateway(tmp_path) as (client, backend):
+        assert client.post("/models/org/text", json={"inputs": "x"}, headers=WAIT).status_code == 200
+        pool = client.app.state.gateway.pools["echo"]
+        replica = next(iter(pool.replicas.values()))
+        killed_at = time.monotonic()
+        monkeypatch.setattr(backend, "exited", lambda r: time.monotonic() - killed_at > 0.3)
+        assert asyncio.run(pool.gone(replica))  # the exit shows 0.3 s after the connection broke
+        monkeypatch.setattr(backend, "exited", lambda r: False)
+        monkeypatch.setattr(pools, "EXIT_NOTICE_SECONDS", 0.2)
+        assert not asyncio.run(pool.gone(replica))  # alive: the failure is the replica's own
 
 
 def test_a_dead_replica_is_replaced_in_its_slot(tmp_path):

@@ -40,6 +40,9 @@ logger = logging.getLogger(__name__)
 FAILED_CHECKS_BEFORE_RESTART = 3
 DEFAULT_START_SECONDS = 10.0  # the cold-start estimate until one start was measured
 MAX_PLACEMENTS = 100_000
+# A killed process's sockets close a moment before it can be reaped (longer on a busy machine):
+# a broken connection waits this long for the exit before it is taken for a live replica's failure.
+EXIT_NOTICE_SECONDS = 2.0
 
 HealthCheck = Callable[[Replica], Awaitable[bool]]
 
@@ -135,8 +138,14 @@ class Pool:
         return [chosen, *(r for r in affinity.ranked(model_id, healthy, _slot) if r is not chosen)]
 
     async def gone(self, replica: Replica) -> bool:
-        """Whether `replica`'s process or container has exited (asked when its connection broke)."""
-        return await asyncio.to_thread(self.backend.exited, replica)
+        """Whether `replica`'s process or container has exited (asked when its connection broke),
+        waiting up to EXIT_NOTICE_SECONDS for the exit to show."""
+        deadline = time.monotonic() + EXIT_NOTICE_SECONDS
+        while not await asyncio.to_thread(self.backend.exited, replica):
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(0.05)
+        return True
 
     def answered(self, model_id: str, replica: Replica) -> None:
         """`replica` answered a request of `model_id`: the model is warm there."""
