@@ -110,7 +110,7 @@ def test_client_sentence_similarity(similarity_server, reference):
 
 def batch_calls(server) -> float:
     text = requests.get(server.url + "/metrics", timeout=10).text
-    return float(re.search(r"^aic_batch_size_count (\S+)$", text, re.M).group(1))
+    return float(re.search(r"^aic_batch_size_count(?:\{[^}]*\})? (\S+)$", text, re.M).group(1))
 
 
 def test_concurrent_requests_are_batched_and_each_gets_its_own_answer(features_server, reference):
