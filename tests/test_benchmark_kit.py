@@ -229,3 +229,61 @@ def test_server_metrics_with_and_without_labels():
     )
     assert parse_metrics(plain) == {"aic_batch_size_sum": 12.0, "aic_batch_size_count": 3.0}
     assert parse_metrics(labelled) == {"aic_batch_size_sum": 12.0, "aic_batch_size_count": 3.0}
+
+
+def test_the_text_classifier_keeps_the_bundled_encoder_and_adds_a_seeded_head(tmp_path):
+    import torch
+    from benchkit.text_classifier import build_text_classifier
+    from transformers import AutoModel, AutoModelForSequenceClassification
+
+    from api_inference_community.hub.cards import read_card_metadata
+    from api_inference_community.maintainers.bundled import bundled_model_dir
+
+    folder = build_text_classifier(tmp_path / "classifier")
+    config = json.loads((folder / "config.json").read_text())
+    assert config["architectures"] == ["BertForSequenceClassification"]
+    assert config["id2label"] == {"0": "NEGATIVE", "1": "POSITIVE"}
+    assert read_card_metadata(folder).pipeline_tag == "text-classification"
+    classifier = AutoModelForSequenceClassification.from_pretrained(str(folder))
+    encoder = AutoModel.from_pretrained(str(bundled_model_dir()))
+    torch.testing.assert_close(classifier.bert.encoder.state_dict(), encoder.encoder.state_dict())
+    again = AutoModelForSequenceClassification.from_pretrained(str(build_text_classifier(tmp_path / "again")))
+    torch.testing.assert_close(classifier.classifier.weight, again.classifier.weight)  # the seed decides the head
+
+
+def test_benchmark_payloads_are_json_bodies_of_their_task():
+    import base64
+
+    from benchkit.text_classifier import payload
+
+    assert isinstance(json.loads(payload("text-classification"))["inputs"], str)
+    audio = base64.b64decode(json.loads(payload("automatic-speech-recognition"))["inputs"])
+    assert audio[:4] == b"RIFF" and audio[8:12] == b"WAVE"
+    image = base64.b64decode(json.loads(payload("image-classification"))["inputs"])
+    assert Image.open(io.BytesIO(image)).size == (320, 240)
+
+
+def test_the_backends_report_gives_medians_and_ratios_to_the_first():
+    from benchkit.backends import parse_backend, render
+
+    assert parse_backend("onnx=BACKEND=onnx,QUANTIZE=dynamic-int8") == (
+        "onnx",
+        {"BACKEND": "onnx", "QUANTIZE": "dynamic-int8"},
+    )
+    assert parse_backend("torch=") == ("torch", {})
+    with pytest.raises(SystemExit):
+        parse_backend("=BACKEND=onnx")
+    window = {"p50_ms": 10.0, "probe_p99_ms": 2.0, "mean_batch": 16.0, "server_cpu": 1.5, "other_cpu": -0.1}
+    results = {
+        "concurrency": 32,
+        "rounds": 2,
+        "seconds": 8,
+        "windows": {
+            "torch": [{**window, "items_per_s": 100.0}, {**window, "items_per_s": 120.0}],
+            "onnx": [{**window, "items_per_s": 150.0}, {**window, "items_per_s": 180.0}],
+        },
+        "ratios": {"onnx": {"per_round": [1.5, 1.5], "median": 1.5}},
+    }
+    text = render(results)
+    assert "| onnx | 165" in text and "1.50" in text
+    assert "onnx / torch items/s per round: 1.50, 1.50 (median 1.50)" in text

@@ -25,6 +25,8 @@
     gateway.py          the gateway under test: started, its pools and replicas, stopped with them
     profiling.py        py-spy on a live server, summarized per thread
     gateway_report.py   scripts/benchmark_gateway.py's targets and report
+    text_classifier.py  the transformers image's benchmark models: MiniLM as a text classifier, tiny models
+    backends.py         an image's backends (torch, onnx, int8) measured in alternating rounds in one run
 
 Nothing here imports the core (`api_inference_community`) at import time: the functions that need
 it import it when called.

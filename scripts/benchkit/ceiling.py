@@ -69,10 +69,12 @@ def measure_in_process(config: Dict[str, Any]) -> Dict[str, Any]:
     module = importlib.import_module(config["app"].split(":")[0])  # builds the app, starts nothing
     pipeline_class = module.ALLOWED_TASKS[config["task"]]
     spec = TASKS[config["task"]]
-    payloads = [parse_payload(body.encode(), spec, Limits(max_inputs=settings.max_inputs)) for body in config["bodies"]]
     started = time.perf_counter()
     pipeline = pipeline_class(config["model"])
     load_seconds = time.perf_counter() - started
+    # parsed as the server does, after the load: audio is decoded at the pipeline's sampling rate
+    limits = Limits(max_inputs=settings.max_inputs, sampling_rate=getattr(pipeline, "sampling_rate", None))
+    payloads = [parse_payload(body.encode(), spec, limits) for body in config["bodies"]]
     configure_torch_threads(settings.num_threads or available_cpus())  # as the inference worker does
     batching = pipeline_class.supports_batching()
     torch = sys.modules.get("torch")
