@@ -26,6 +26,9 @@ setup(
         "huggingface_hub>=0.30",
         "prometheus_client>=0.20",
         "anyio>=4",
+        # uvicorn's faster event loop and HTTP parser, picked up when installed
+        "uvloop>=0.19; sys_platform != 'win32' and platform_python_implementation == 'CPython'",
+        "httptools>=0.6",
     ],
     extras_require={
         # api_inference_community.testing: the contract suite, examples, output checks, live servers

@@ -42,8 +42,9 @@ from typing import Any, Dict, Iterator, List, Optional
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # benchkit
 
-from benchkit.alternate import Contender, alternate, paired  # noqa: E402
+from benchkit.alternate import Contender, alternate, median, paired  # noqa: E402
 from benchkit.gateway import RunningGateway, running_gateway  # noqa: E402
+from benchkit.gateway_report import cpu_ms_per_request  # noqa: E402
 from benchkit.machine import machine_info, process_cpu_seconds  # noqa: E402
 from benchkit.report import fmt, table  # noqa: E402
 from benchkit.usage_rows import Shape, fill  # noqa: E402
@@ -111,9 +112,8 @@ def serve_replica() -> None:
 
 def serve_gateway() -> None:
     """A gateway process over FixedBackend, configured from the environment (as `gateway` is)."""
-    import uvicorn
-
     from api_inference_community.gateway.app import create_gateway_app
+    from api_inference_community.gateway.server import uvicorn_config
     from api_inference_community.gateway.settings import GatewaySettings
     from api_inference_community.runtime.logs import configure_logging
     from api_inference_community.runtime.server import serve
@@ -122,17 +122,7 @@ def serve_gateway() -> None:
     configure_logging(settings.log_level)
     backend = FixedBackend(os.environ["BENCH_REPLICA_URL"])
     app = create_gateway_app(settings, backend, {LIBRARY: ["feature-extraction"]}, pinned_models=[MODEL])  # type: ignore[arg-type]
-    serve(
-        uvicorn.Config(
-            app,
-            host=settings.host,
-            port=settings.port,
-            log_level=settings.log_level,
-            access_log=False,
-            timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_s),
-            lifespan="on",
-        )
-    )
+    serve(uvicorn_config(app, settings))  # the gateway's own server settings (LOG_LEVEL=warning: no access log)
 
 
 def write_models(folder: Path) -> Path:
@@ -300,6 +290,7 @@ def throughput(args: argparse.Namespace, folder: Path, server: Optional[str]) ->
                     errors=sum(w["errors"] for w in windows[kind]),
                     server_cpu=[w["server_cpu"] for w in windows[kind]],
                     other_cpu=[w["other_cpu"] for w in windows[kind]],
+                    cpu_ms_per_request=[cpu_ms_per_request(w) for w in windows[kind]],
                 )
                 if kind != "off":
                     results[kind]["ratio_to_off"] = paired(windows, kind, "off", "req_per_s", how="ratio")
@@ -403,6 +394,7 @@ def report(results: Dict[str, Any]) -> str:
                     fmt(statistics.median(figures["req_per_s"]), 0),
                     fmt(statistics.median([v for v in figures["p50_ms"] if v is not None]), 2),
                     fmt(statistics.median([v for v in figures["p99_ms"] if v is not None]), 2),
+                    fmt(median(figures.get("cpu_ms_per_request", [])), 3),
                     " / ".join(fmt(v, 3) for v in ratio.get("per_round", [])) or "-",
                     fmt(ratio.get("median"), 3),
                     fmt(figures.get("counted"), 0),
@@ -421,6 +413,7 @@ def report(results: Dict[str, Any]) -> str:
                     "req/s median",
                     "p50 ms",
                     "p99 ms",
+                    "gateway CPU ms/req",
                     "ratio per round",
                     "ratio median",
                     "counted",

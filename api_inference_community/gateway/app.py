@@ -127,7 +127,12 @@ async def inference(request: Request) -> Response:
         status = upstream.status_code
         if status < 500:
             pool.answered(model_id, replica)
-        response: Response = gateway.proxy.streamed(upstream, rid)
+        try:
+            response = await gateway.proxy.answer(upstream, rid)
+        except BaseException:
+            await upstream.aclose()
+            pool.end(replica)
+            raise
         response.background = BackgroundTask(_finish, upstream, pool, replica)
     except APIError as error:
         status = error.status_code
@@ -135,8 +140,7 @@ async def inference(request: Request) -> Response:
     except ClientGone:
         status = 499
         response = Response(status_code=499)
-    gateway.metrics.requests.labels(library=library, status=str(status)).inc()
-    gateway.metrics.request_seconds.labels(library=library).observe(time.perf_counter() - started)
+    gateway.metrics.answered(library, status, time.perf_counter() - started)
     logger.info(
         "%s %s %s -> %s %d (%.1f ms)",
         rid,

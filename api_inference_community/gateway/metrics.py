@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Dict, Tuple
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -40,6 +42,19 @@ class GatewayMetrics:
             "aic_gateway_cold_start_seconds", "From a pool's start to its first healthy replica", lib,
             buckets=LOAD_BUCKETS, registry=r,
         )  # fmt: skip
+
+        self._answered: Dict[Tuple[str, int], Tuple[Any, Any]] = {}  # (library, status): its two series
+
+    def answered(self, library: str, status: int, seconds: float) -> None:
+        """Count one answered request and its duration (each labelled series is looked up once)."""
+        series = self._answered.get((library, status))
+        if series is None:  # bounded: libraries x HTTP statuses
+            series = self._answered[(library, status)] = (
+                self.requests.labels(library=library, status=str(status)),
+                self.request_seconds.labels(library=library),
+            )
+        series[0].inc()
+        series[1].observe(seconds)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -3,7 +3,7 @@ against direct access (latency at 1 client, throughput at many), the profile, af
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from .alternate import paired
 from .report import fmt, pct, section, table, target, target_lines
@@ -95,6 +95,13 @@ def _cold_lines(rows: List[Dict[str, Any]], markdown: bool) -> List[str]:
     ]
 
 
+def cpu_ms_per_request(window: Dict[str, Any]) -> Optional[float]:
+    """The server process's CPU milliseconds per answered request over a window (contention-robust)."""
+    if not window.get("requests"):
+        return None
+    return 1000.0 * window["server_cpu"] * window["seconds"] / window["requests"]
+
+
 def _overhead_lines(over: Dict[str, Any], ratios: Dict[str, Any], config: Dict[str, Any], markdown: bool) -> List[str]:
     out = [
         f"Overhead: `{over['model']}`, through the gateway and straight to its replica ({over['replica']}), "
@@ -113,6 +120,7 @@ def _overhead_lines(over: Dict[str, Any], ratios: Dict[str, Any], config: Dict[s
         "gateway p99",
         "direct p99",
         "gateway CPU",
+        "gateway CPU ms/req",
         "other CPU",
     )
     rows = []
@@ -131,6 +139,7 @@ def _overhead_lines(over: Dict[str, Any], ratios: Dict[str, Any], config: Dict[s
                     fmt(g["p99_ms"], 2),
                     fmt(d["p99_ms"], 2),
                     pct(g["server_cpu"]),
+                    fmt(cpu_ms_per_request(g), 3),
                     pct(max(0.0, max(g["other_cpu"], d["other_cpu"]))),
                 ]
             )
@@ -139,8 +148,9 @@ def _overhead_lines(over: Dict[str, Any], ratios: Dict[str, Any], config: Dict[s
     out.append(
         f"Median over the rounds: the gateway adds {fmt(added['median'], 3)} ms to the p50 at 1 client, and keeps "
         f"{fmt(kept['median'], 3)} of the direct throughput at {over['high']['gateway'][0]['concurrency']} clients. "
-        "`gateway CPU` is the gateway process's own CPU (100 % = one core); `other CPU` everything else "
-        "but the load generator and that process (the replica included in the gateway rows)."
+        "`gateway CPU` is the gateway process's own CPU (100 % = one core), `gateway CPU ms/req` the same per "
+        "answered request (what every proxied request takes from the cores the replicas share); `other CPU` "
+        "everything else but the load generator and that process (the replica included in the gateway rows)."
     )
     out.append("")
     return out
