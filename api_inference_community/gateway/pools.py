@@ -66,6 +66,7 @@ class Pool:
         self.check = check
         self.pinned = pinned  # comma-separated models every replica loads at start
         self.replicas: Dict[str, Replica] = {}
+        self.in_flight_gauge = metrics.in_flight.labels(library=library)  # looked up once: every request moves it
         # where each model was last answered: it stays there while that replica is healthy (warm)
         self.placement: collections.OrderedDict[str, str] = collections.OrderedDict()
         self.desired = 0
@@ -158,12 +159,12 @@ class Pool:
         """A request goes to `replica` (counted until `end`: the affinity spills on it, the pool is busy)."""
         replica.in_flight += 1
         self.concurrency.change(1)
-        self.metrics.in_flight.labels(library=self.library).inc()
+        self.in_flight_gauge.inc()
 
     def end(self, replica: Replica) -> None:
         replica.in_flight -= 1
         self.concurrency.change(-1)
-        self.metrics.in_flight.labels(library=self.library).dec()
+        self.in_flight_gauge.dec()
         self.last_used = time.monotonic()
 
     # ------------------------------------------------------------------ size

@@ -99,12 +99,20 @@ class ThreadedServer:
     Cheaper than a process when many servers are needed; the app shares the test's interpreter.
     """
 
-    def __init__(self, app: object, name: str = "server", timeout: float = 60.0, log_level: str = "warning") -> None:
+    def __init__(
+        self,
+        app: object,
+        name: str = "server",
+        timeout: float = 60.0,
+        log_level: str = "warning",
+        port: Optional[int] = None,
+    ) -> None:
         import threading
 
         import uvicorn
 
-        port = free_port()
+        self.app = app
+        port = port or free_port()
         self.url = f"http://127.0.0.1:{port}"
         config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level=log_level, lifespan="on")  # type: ignore[arg-type]
         self.server = uvicorn.Server(config)
