@@ -14,9 +14,8 @@ import asyncio
 import logging
 import math
 import time
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Callable, Iterable, Optional, Tuple
+from datetime import timedelta
+from typing import Callable, Dict, Iterable, Optional, Tuple
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ...http.headers import HEADER_AUDIO_LENGTH, HEADER_CHARACTERS, HEADER_COMPUTE_TIME, HEADER_IMAGES
 from .admission import Caller
 from .limits import Slot
-from .records import UsageRecord, utcnow
+from .records import EPOCH, UsageRecord
 
 logger = logging.getLogger(__name__)
 
@@ -35,29 +34,36 @@ NO_LIBRARY = "none"
 CLIENT_GONE = 499  # the status recorded when the client left before an answer started
 
 
-@dataclass
 class Measurement:
-    """What is known of one request while it runs."""
+    """What is known of one request while it runs (slotted: one is made per request)."""
 
-    arrived: datetime
-    started: float  # perf_counter
-    model: str = ""
-    task: str = ""
-    library: str = NO_LIBRARY
-    routed: bool = False
-    caller: Optional[Caller] = None
-    slot: Optional[Slot] = None
-    status: int = 0
-    request_bytes: int = 0
-    response_bytes: int = 0
-    headers: Iterable[Tuple[bytes, bytes]] = field(default_factory=tuple)
+    __slots__ = ("arrived", "started", "model", "task", "library", "routed", "caller", "slot", "status",
+                 "request_bytes", "response_bytes", "headers")  # fmt: skip
+
+    def __init__(self, arrived: float, started: float) -> None:
+        self.arrived = arrived  # time.time(): made a datetime only once the request has ended
+        self.started = started  # perf_counter
+        self.model = ""
+        self.task = ""
+        self.library = NO_LIBRARY
+        self.routed = False
+        self.caller: Optional[Caller] = None
+        self.slot: Optional[Slot] = None
+        self.status = 0
+        self.request_bytes = 0
+        self.response_bytes = 0
+        self.headers: Iterable[Tuple[bytes, bytes]] = ()
 
     def record(self, ended: float) -> UsageRecord:
         assert self.caller is not None
-        figures = {USAGE_HEADERS[name.lower()]: value for name, value in self.headers if name.lower() in USAGE_HEADERS}
+        figures: Dict[str, bytes] = {}
+        for name, value in self.headers:
+            known = USAGE_HEADERS.get(name) or USAGE_HEADERS.get(name.lower())
+            if known is not None:
+                figures[known] = value
         compute = _number(figures.get(HEADER_COMPUTE_TIME))
         return UsageRecord(
-            ts=self.arrived,
+            ts=EPOCH + timedelta(seconds=self.arrived),
             token_id=self.caller.token_id,
             model=self.model,
             task=self.task,
@@ -100,7 +106,7 @@ class UsageMiddleware:
         if scope["type"] != "http" or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        measured = Measurement(arrived=utcnow(), started=time.perf_counter())
+        measured = Measurement(time.time(), time.perf_counter())
         scope[SCOPE_KEY] = measured
 
         async def counted_receive() -> Message:
@@ -110,11 +116,12 @@ class UsageMiddleware:
             return message
 
         async def counted_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
+            kind = message["type"]
+            if kind == "http.response.body":
+                measured.response_bytes += len(message.get("body", b""))
+            elif kind == "http.response.start":
                 measured.status = message["status"]
                 measured.headers = message.get("headers", ())
-            elif message["type"] == "http.response.body":
-                measured.response_bytes += len(message.get("body", b""))
             await send(message)
 
         try:

@@ -58,9 +58,9 @@ def percentiles(counts: Mapping[int, int], quantiles: Sequence[float] = (0.5, 0.
     return values
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class UsageRecord:
-    """One answered (or refused) request of a known caller."""
+    """One answered (or refused) request of a known caller (slotted, not frozen: one is made per request)."""
 
     ts: datetime  # when it arrived, UTC without a zone
     token_id: int
