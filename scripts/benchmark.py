@@ -64,6 +64,7 @@ from benchkit.options import (  # noqa: E402
     int_list,
     load_plan,
 )
+from benchkit.payloads import SENTENCES  # noqa: E402
 from benchkit.server import (  # noqa: E402
     display_path,
     exit_on_signals,
@@ -77,17 +78,6 @@ from benchkit.server import (  # noqa: E402
 )
 from benchkit.serving_report import evaluate, render  # noqa: E402
 from benchkit.windows import measure  # noqa: E402
-
-DEFAULT_SENTENCES = (
-    "The quick brown fox jumps over the lazy dog.",
-    "A man is playing a guitar on the street.",
-    "How do I reset my password?",
-    "The weather is lovely today.",
-    "Machine learning models turn text into vectors.",
-    "She bought fresh bread at the bakery.",
-    "This restaurant serves the best pizza in town.",
-    "Can you recommend a good book about history?",
-)
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -136,7 +126,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     exit_on_signals()
     image = image_folder(args.image)
     args.model = model_argument(args.model or "")
-    bodies = args.payload or [json.dumps({"inputs": s}) for s in DEFAULT_SENTENCES]
+    bodies = args.payload or [json.dumps({"inputs": s}) for s in SENTENCES]
     # an audio body is one waveform (counting it would decode it, which needs the model's sampling rate)
     items = [1] * len(bodies) if input_kind(args.task) == "audio" else items_of(bodies, args.task)
     extra_env = parse_env(args.env)

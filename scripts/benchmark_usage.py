@@ -177,21 +177,11 @@ def database(kind: str, folder: Path, server: Optional[str]) -> Iterator[str]:
             for leftover in folder.glob(path.name + "*"):
                 leftover.unlink()
         return
-    from sqlalchemy import create_engine, text
-
-    from api_inference_community.gateway.usage.database import normalized_url
+    from api_inference_community.testing.databases import scratch_postgres_database
 
     assert server is not None
-    admin = create_engine(normalized_url(server), isolation_level="AUTOCOMMIT")
-    name = f"aic_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_postgres_database(server, prefix="aic_bench") as url:
+        yield url
 
 
 def prepared(url: str) -> Any:

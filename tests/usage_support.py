@@ -18,7 +18,6 @@ import os
 import re
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 from typing import Dict, Iterator, Optional, Tuple
 
@@ -211,21 +210,10 @@ def postgres_or_skip() -> str:
 @contextlib.contextmanager
 def postgres_database() -> Iterator[str]:
     """A new, empty database on the session's server, dropped afterwards."""
-    from sqlalchemy import create_engine, text
+    from api_inference_community.testing.databases import scratch_postgres_database
 
-    from api_inference_community.gateway.usage.database import normalized_url
-
-    server = normalized_url(postgres_or_skip())
-    name = f"aic_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_postgres_database(postgres_or_skip(), prefix="aic_test") as url:
+        yield url
 
 
 @contextlib.contextmanager

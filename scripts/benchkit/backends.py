@@ -19,16 +19,11 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from .alternate import Contender, alternate, median, paired
 from .loadgen import post_requests
+from .payloads import SENTENCES
 from .report import fmt, pct, table
 from .server import image_folder, items_of, model_argument, started_server
 from .windows import LoadPlan
 
-SENTENCES = (
-    "The quick brown fox jumps over the lazy dog.",
-    "A man is playing a guitar on the street.",
-    "How do I reset my password?",
-    "The weather is lovely today.",
-)
 HEADERS = ("backend", "items/s (median)", "x {first}", "p50 ms", "probe p99", "mean batch", "server CPU", "other CPU")
 
 

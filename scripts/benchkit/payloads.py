@@ -1,10 +1,23 @@
-"""Legitimate request bodies the benchmarks send: a photo-like JPEG (a smooth gradient with noise)."""
+"""Legitimate request bodies the benchmarks send: short sentences, a photo-like JPEG (a smooth gradient
+with noise)."""
 
 from __future__ import annotations
 
 import base64
 import io
 import json
+
+# one short sentence per request: the text benchmarks' default bodies
+SENTENCES = (
+    "The quick brown fox jumps over the lazy dog.",
+    "A man is playing a guitar on the street.",
+    "How do I reset my password?",
+    "The weather is lovely today.",
+    "Machine learning models turn text into vectors.",
+    "She bought fresh bread at the bakery.",
+    "This restaurant serves the best pizza in town.",
+    "Can you recommend a good book about history?",
+)
 
 
 def photo_jpeg(width: int = 320, height: int = 240, seed: int = 0, quality: int = 85) -> bytes:
