@@ -6,18 +6,21 @@ In one run, against real servers of one image on 127.0.0.1:
 1. generates the models (default: 40 timm classifiers of several sizes, with their cards, in a
    models directory; `--no-generate` uses the directory's models as they are);
 2. measures each model's size: a multi-model server whose budget holds them all loads each once
-   and `GET /models` reports the resident memory each load added;
+   and `GET /models` reports the resident memory each load added (after a warm-up: one small
+   primer model of each architecture loaded and used once, so that one-time costs are not counted);
 3. sets the budget (`MODEL_MEMORY_BUDGET`) to hold about `--capacity` models (the mean size) and
    builds a trace: Zipf-distributed popularity (`--zipf`) over the models, with a scan of one-off
    models (`--scan`) in the middle;
 4. replays the trace against a fresh multi-model server with that budget, one request at a time,
    each asking to wait for its model: hits and misses (from `GET /models` before each request,
    checked against the server's counters), their latency, the server's peak RSS (high-water mark)
-   and the loaded models' total size after every request;
+   and the loaded models' total size after every request; memory is judged from the RSS after the
+   same warm-up (the primers), which the trace's models then evict first (used once each);
 5. serves the most popular model alone (single-model mode) beside the multi-model server and
    measures both with the same request at 1 client, in alternation: what a hit adds;
 6. replays the same trace, with the measured sizes and the live request times, through the core's
-   policy, plain LRU, a size-aware frequency candidate and Belady's offline MIN (`benchkit/cache_sim.py`);
+   policy (with and without its minimum residency), plain LRU, the former LRU-2 and Belady's
+   offline MIN (`benchkit/cache_sim.py`);
 7. prints the tables, the ratios and whether each target is met.
 
     .venv/bin/python scripts/benchmark_cache.py --json cache.json --markdown
@@ -65,7 +68,7 @@ from benchkit.server import (  # noqa: E402
     settings_of,
     started_server,
 )
-from benchkit.timm_models import build_primer, build_timm_models, describe_models  # noqa: E402
+from benchkit.timm_models import build_primers, build_timm_models, describe_models, is_primer  # noqa: E402
 from benchkit.trace import describe_trace, popularity, zipf_trace  # noqa: E402
 
 
@@ -93,7 +96,6 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     models.add_argument("--seed", type=int, default=0)
     models.add_argument("--capacity", type=float, default=8.0, help="models the budget holds (at their mean size)")
     models.add_argument("--budget", type=int, default=None, help="MODEL_MEMORY_BUDGET in bytes (default: --capacity)")
-    models.add_argument("--half-life", type=float, default=120.0, help="seconds: the frequency decay of freq-size")
     models.add_argument("--retry-wait", type=float, default=1.0, help="most seconds a refused request waits")
     payload = parser.add_argument_group("requests")
     payload.add_argument("--body", default=None, help="a JSON request body (default: a 320x240 JPEG, raw bytes)")
@@ -119,17 +121,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     extra_env = parse_env(args.env)
     body, content_type = (args.body.encode(), "application/json") if args.body else (photo_jpeg(), "image/jpeg")
 
-    primer: Optional[str] = None
     generated: List[Dict[str, Any]] = []
     if not args.no_generate:
         log(f"models: {args.models} timm classifiers in {models_dir}")
         generated = describe_models(build_timm_models(models_dir, args.models))
-        primer = build_primer(models_dir)
+        primers = build_primers(models_dir)
         ids = [m["model_id"] for m in generated]
     else:
         listed = listed_models(models_dir, args.library)
-        primer = next((m for m in listed if m.endswith("/primer")), None)
-        ids = [m for m in listed if m != primer][: args.models]
+        primers = [m for m in listed if is_primer(m)]
+        ids = [m for m in listed if not is_primer(m)][: args.models]
     if args.scan >= len(ids):
         raise SystemExit(f"--scan {args.scan} leaves no model for the Zipf population of {len(ids)}")
     population, scan = ids[: len(ids) - args.scan], ids[len(ids) - args.scan :]
@@ -162,8 +163,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     log("sizes: one multi-model server loads every model once")
     sizing_env = multi_model_env(str(models_dir), args.library, extra=extra_env)
     with running_server(args.app, sizing_env, image, args.ready_timeout) as server, Session(server.port) as session:
-        if primer:
-            session.post(f"/models/{primer}", body, content_type, WAIT)
+        warm_up(session, primers, body, content_type)
         sizes = measure_sizes(session, ids, body, content_type, log)
     results["sizes"] = sizes
     nbytes = {m: s["bytes"] for m, s in sizes.items()}
@@ -185,8 +185,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         session = servers.enter_context(Session(server.port))
         pid = server.process.pid
         base_rss = rss_mb(pid)
-        if primer:
-            session.post(f"/models/{primer}", body, content_type, WAIT)
+        warm_up(session, primers, body, content_type)
         before = server_counters(session)
         peak = PeakRss(pid)
         started = time.perf_counter()
@@ -212,15 +211,22 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     # 3. the same trace through the policies, with the measured sizes and the live request times
     first = records[0].sent
     times = [r.sent - first for r in records]
-    replays = replay_all(trace, nbytes, budget, times, min_residency, args.half_life)
+    replays = replay_all(trace, nbytes, budget, times, min_residency)
     results["simulated"] = {name: r.as_dict() for name, r in replays.items()}
-    results["config"]["half_life_s"] = args.half_life
 
     results["evaluation"] = evaluate(results)
     print(render(results, args.markdown))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
     return 0
+
+
+def warm_up(session: Session, primers: Sequence[str], body: bytes, content_type: str) -> None:
+    """Load (and use) each primer once: the process's one-time costs, paid before anything is measured."""
+    for primer in primers:
+        answer = session.post(f"/models/{primer}", body, content_type, WAIT)
+        if answer.status != 200:
+            raise RuntimeError(f"{primer} answered {answer.status}: {answer.body[:300]!r}")
 
 
 def compare(

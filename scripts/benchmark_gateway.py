@@ -52,26 +52,17 @@ from benchkit.machine import machine_info, wait_for_quiet  # noqa: E402
 from benchkit.models_dir import body_for, library_of, listed_models  # noqa: E402
 from benchkit.multimodel import WAIT, measure_sizes, multi_model_env, send_waiting, server_counters  # noqa: E402
 from benchkit.options import add_measurement_options, add_output_options, load_plan  # noqa: E402
+from benchkit.payloads import SENTENCES  # noqa: E402
 from benchkit.profiling import Profile  # noqa: E402
 from benchkit.sequential import Session  # noqa: E402
 from benchkit.server import ROOT, exit_on_signals, parse_env, running_server, started_server  # noqa: E402
-from benchkit.timm_models import build_primer, build_timm_models  # noqa: E402
+from benchkit.timm_models import build_primers, build_timm_models, is_primer  # noqa: E402
 from benchkit.trace import describe_trace, zipf_trace  # noqa: E402
 from benchkit.windows import measure  # noqa: E402
 
 PHASES = ("cold", "overhead", "docker", "affinity")
 TEXT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 IMAGE_MODEL = "timm/tiny-demo-classifier"
-SENTENCES = (
-    "The quick brown fox jumps over the lazy dog.",
-    "A man is playing a guitar on the street.",
-    "How do I reset my password?",
-    "The weather is lovely today.",
-    "Machine learning models turn text into vectors.",
-    "She bought fresh bread at the bakery.",
-    "This restaurant serves the best pizza in town.",
-    "Can you recommend a good book about history?",
-)
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -194,7 +185,7 @@ def lay_out_models(models_dir: Path, args: argparse.Namespace) -> None:
     if "affinity" in _split(args.phases):
         log(f"models: {args.affinity_models} timm classifiers in {models_dir}")
         build_timm_models(models_dir, args.affinity_models)
-        build_primer(models_dir)
+        build_primers(models_dir)
     for path in models_dir.rglob("*"):  # the docker backend's replicas read them as an unprivileged user
         if path.is_file() and not path.is_symlink():
             path.chmod(path.stat().st_mode | 0o444)
@@ -297,8 +288,8 @@ def affinity(env: Dict[str, str], command: Sequence[str], models_dir: Path, args
     Random routing goes straight to servers started like the pool's replicas (the same image and
     settings, multi-model mode), each request to one of them at random. Every server starts at once.
     """
-    primer = "bench/primer" if (models_dir / "bench" / "primer").is_dir() else None
     listed = listed_models(models_dir, args.affinity_library)
+    primers = [m for m in listed if is_primer(m)]  # one per architecture: the one-time costs, paid first
     ids = [m for m in listed if m.startswith("bench/m")][: args.affinity_models]
     if len(ids) < 2:
         raise SystemExit(f"the affinity phase needs generated models in {models_dir} (bench/m..)")
@@ -313,7 +304,7 @@ def affinity(env: Dict[str, str], command: Sequence[str], models_dir: Path, args
         sizing_env = multi_model_env(str(models_dir), library, extra={"HF_HOME": env["HF_HOME"]})
         with running_server("app.main:app", sizing_env, image, args.ready_timeout) as server:
             with Session(server.port) as session:
-                if primer:
+                for primer in primers:
                     session.post(f"/models/{primer}", body, content_type, WAIT)
                 sizes = measure_sizes(session, ids, body, content_type, log)
         budget = int(args.affinity_share * sum(s["bytes"] for s in sizes.values()))
@@ -328,7 +319,7 @@ def affinity(env: Dict[str, str], command: Sequence[str], models_dir: Path, args
     replica_env = multi_model_env(
         str(models_dir), library, budget, {k: v for k, v in env.items() if "GATEWAY" not in k}
     )
-    first = primer or ids[0]
+    first = primers[0] if primers else ids[0]
     runs = {}
     with contextlib.ExitStack() as stack:
         direct = [

@@ -64,14 +64,14 @@ def test_the_benchmark_against_live_multi_model_servers(tmp_path):
     assert 0 < hits < 32 and hits == results["server_counters"]["hit"]  # the client's view is the server's
     assert results["evaluation"]["live"]["max_resident_bytes"] > 0
     assert results["memory"]["peak_mb"] >= results["memory"]["base_mb"] > 0
-    assert set(results["simulated"]) == {"ours", "lru", "freq-size", "belady"}
+    assert set(results["simulated"]) == {"ours", "ours-no-residency", "lru", "lru-2", "belady"}
     windows = results["hit_vs_single"]["windows"]
     assert [len(windows["single"]), len(windows["multi"])] == [1, 1]
     assert all(w["requests"] > 0 and w["errors"] == 0 for w in windows["single"] + windows["multi"])
     names = {t["name"] for t in results["evaluation"]["targets"]}
     assert "live hit ratio >= 0.9 x Belady's" in names and "live hit ratio > plain LRU's" in names
     assert any(name.startswith("a hit adds < 1 ms") for name in names)
-    for heading in ("Hit ratio, the live server", "Latency of the trace", "Memory:", "A hit against single-model"):
+    for heading in ("Hit ratio, the live server", "Latency of the trace", "Memory (RSS", "A hit against single-model"):
         assert heading in report
 
 

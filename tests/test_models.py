@@ -15,7 +15,6 @@ from starlette.testclient import TestClient
 
 from api_inference_community import Pipeline, create_app
 from api_inference_community.runtime import memory
-from api_inference_community.runtime.cache_policy import History, Resident, eviction_order, lru_plan, plan_eviction
 from api_inference_community.runtime.settings import Settings
 
 MB = 1024 * 1024
@@ -35,70 +34,6 @@ def multi(models_dir: Path, tasks=None, **overrides) -> Iterator[TestClient]:
 def loads(client: TestClient) -> dict:
     counts = client.tasks["feature-extraction"].loads  # type: ignore[attr-defined]
     return {Path(folder).relative_to(Path(folder).parents[1]).as_posix(): n for folder, n in counts.items()}
-
-
-# --------------------------------------------------------------------------- policy
-
-
-def residents(*specs) -> list:
-    return [Resident(model_id, nbytes, loaded_at, busy=busy) for model_id, nbytes, loaded_at, busy in specs]
-
-
-def test_eviction_order_one_off_models_go_first_then_lru2():
-    history = History()
-    for model_id, times in {"popular": [1, 5, 9], "twice-old": [2, 3], "once-recent": [10], "once-old": [4]}.items():
-        for t in times:
-            history.record(model_id, t)
-    loaded = residents(*((m, 1, 0.0, False) for m in ("popular", "twice-old", "once-recent", "once-old")))
-    order = [r.model_id for r in eviction_order(loaded, history, now=20, min_residency=0)]
-    assert order == ["once-old", "once-recent", "twice-old", "popular"]
-
-
-def test_busy_pinned_and_young_models_are_never_chosen():
-    history = History()
-    for model_id in ("busy", "young", "old"):
-        history.record(model_id, 1)
-        history.record(model_id, 2)
-    loaded = [
-        Resident("busy", 10, 0.0, busy=True),
-        Resident("pinned", 10, 0.0, pinned=True),
-        Resident("young", 10, 95.0),
-        Resident("old", 10, 0.0),
-    ]
-    assert [r.model_id for r in eviction_order(loaded, history, now=100, min_residency=10)] == ["old"]
-    assert plan_eviction(loaded, history, 100, needed=15, budget=45, min_residency=10) == ["old"]
-    assert plan_eviction(loaded, history, 100, needed=25, budget=45, min_residency=10) is None
-
-
-def test_plan_evicts_only_when_room_is_needed():
-    history = History()
-    loaded = residents(("a", 10, 0.0, False), ("b", 10, 0.0, False))
-    assert plan_eviction(loaded, history, 50, needed=10, budget=30) == []
-    assert plan_eviction(loaded, history, 50, needed=10, budget=30, max_models=2) == ["a"]
-
-
-def test_a_scan_of_one_off_models_does_not_flush_the_popular_ones():
-    """A trace: 3 popular models in a cache of 4, then a scan of 20 one-offs, then the popular again."""
-    history, loaded = History(), {}
-    misses = {"ours": 0, "lru": 0}
-    trace = ["p1", "p2", "p3"] * 5 + [f"once{i}" for i in range(20)] + ["p1", "p2", "p3"] * 3
-    for policy in ("ours", "lru"):
-        history, loaded, last = History(), {}, {}
-        for now, model_id in enumerate(trace):
-            history.record(model_id, now)
-            last[model_id] = now
-            if model_id not in loaded:
-                misses[policy] += 1
-                current = [Resident(m, 1, t) for m, t in loaded.items()]
-                if policy == "ours":
-                    victims = plan_eviction(current, history, now, needed=1, budget=4)
-                else:
-                    victims = lru_plan(current, last, needed=1, budget=4)
-                for victim in victims or []:
-                    del loaded[victim]
-                loaded[model_id] = now
-    assert misses["ours"] == 3 + 20  # the popular ones stayed through the scan
-    assert misses["lru"] > misses["ours"]
 
 
 # ---------------------------------------------------------------------------- routes
@@ -256,6 +191,19 @@ def test_a_busy_model_is_never_evicted(tmp_path):
         worker.join(10)
         assert client.post("/models/org/other", json={"inputs": "x"}, headers=WAIT).status_code == 200
         assert {m["model_id"] for m in client.get("/models").json()["models"]} == {"org/other"}
+
+
+def test_a_miss_waits_for_the_minimum_residency_instead_of_a_503(tmp_path):
+    write_model(tmp_path, "org/first", megabytes=8, weights_mb=8)
+    write_model(tmp_path, "org/second", megabytes=8, weights_mb=8)  # its files say it will not fit beside the first
+    with multi(tmp_path, model_memory_budget=12 * MB, min_residency_s=1.0) as client:
+        for _ in range(2):  # used twice: protected by the residency
+            assert client.post("/models/org/first", json={"inputs": "x"}, headers=WAIT).status_code == 200
+        started = time.monotonic()
+        assert client.post("/models/org/second", json={"inputs": "x"}, headers=WAIT).status_code == 200
+        assert time.monotonic() - started < 5
+        assert {m["model_id"] for m in client.get("/models").json()["models"]} == {"org/second"}
+        assert loads(client) == {"org/first": 1, "org/second": 1}
 
 
 def test_evicting_a_large_model_gives_its_memory_back(tmp_path):

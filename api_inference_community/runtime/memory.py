@@ -1,4 +1,11 @@
-"""The process's resident memory: measured (to size loaded models) and given back (after unloading one)."""
+"""The process's resident memory: measured (to size loaded models) and given back (after unloading one).
+
+A server that loads and unloads models fixes glibc's mmap threshold (`configure_allocator`): by
+default glibc raises it each time a large mmapped block is freed (up to 32 MiB), after which the
+weights of the next models come from the heap, which fragments and is never given back: hundreds
+of MB beside the loaded models after a few hundred loads. With the threshold fixed, each block of
+`MMAP_THRESHOLD` bytes or more is mapped on its own and returned to the system when freed.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,8 @@ import gc
 import os
 from typing import Optional
 
+MMAP_THRESHOLD = 1 << 20
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
@@ -18,6 +27,19 @@ def resident_bytes() -> int:
             return int(handle.read().split()[1]) * _PAGE
     except (OSError, ValueError, IndexError):
         return 0
+
+
+def settled_resident_bytes() -> int:
+    """Resident set size once the heap's free pages are handed back: what is really held (the
+    transient allocations of a load, freed but still resident, are not counted)."""
+    trim()
+    return resident_bytes()
+
+
+def trim() -> None:
+    """Hand the heap's free pages back to the system (glibc's malloc_trim; nothing elsewhere)."""
+    if _LIBC is not None and hasattr(_LIBC, "malloc_trim"):
+        _LIBC.malloc_trim(0)
 
 
 def _libc() -> Optional[ctypes.CDLL]:
@@ -40,5 +62,11 @@ def release_memory() -> None:
     gc.unfreeze()
     gc.collect()
     gc.freeze()
-    if _LIBC is not None and hasattr(_LIBC, "malloc_trim"):  # glibc: return free arenas' pages
-        _LIBC.malloc_trim(0)
+    trim()
+
+
+def configure_allocator(threshold: int = MMAP_THRESHOLD) -> bool:
+    """Fix glibc's mmap threshold (unless `MALLOC_MMAP_THRESHOLD_` already sets it); True if set."""
+    if "MALLOC_MMAP_THRESHOLD_" in os.environ or _LIBC is None or not hasattr(_LIBC, "mallopt"):
+        return False
+    return bool(_LIBC.mallopt(M_MMAP_THRESHOLD, threshold))

@@ -3,7 +3,8 @@
 `ModelCache.acquire(model_id, task)` gives the loaded (or loading) model to answer a request:
 - a hit is a dictionary lookup; a miss reads the model's card (the availability decision: unknown
   model 404, `inference: false` 403, a task this library does not serve 400), evicts what the
-  policy (`cache_policy`) says to make room, and starts one engine for the model;
+  policy (`cache_policy`) says to make room (waiting, at most MIN_RESIDENCY seconds, for the
+  models to unload to be past their minimum residency), and starts one engine for the model;
 - one load per model however many requests arrive (they share the engine, which answers 503
   with `estimated_time` until it is loaded, or holds the requests that asked to wait);
 - loads run on a bounded loader (MODEL_LOADERS at a time); each load's resident memory is
@@ -11,7 +12,8 @@
   whole budget is `TooBig`, refused and never kept;
 - a failed load is remembered (its error answered at once) for LOAD_RETRY_BACKOFF seconds;
 - every model's calls share COMPUTE_SLOTS (no oversubscription of the CPU threads);
-- pinned models (PINNED_MODELS) load at start and are never unloaded.
+- pinned models (PINNED_MODELS) load at start and are never unloaded;
+- the allocator is set so that unloaded models' memory goes back to the system (`memory`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Type
+from typing import Any, AsyncIterator, Dict, Iterator, List, Mapping, Optional, Type
 
 from ..errors import APIError, ModelLoadFailed, ModelTooBig, Overloaded
 from ..hub.availability import serving_decision
@@ -126,8 +128,10 @@ class ModelCache:
         self.failures: Dict[str, Failure] = {}
         self.too_big: Dict[str, int] = {}
         self.history = cache_policy.History()
+        self._admissions: Dict[str, List[Any]] = {}  # by key: [its lock, requests holding or awaiting it]
         self._loader = threading.BoundedSemaphore(settings.model_loaders)
         self._compute = threading.BoundedSemaphore(settings.compute_slots)
+        memory.configure_allocator()  # unloaded models' memory goes back to the system
 
     # ------------------------------------------------------------------ requests
 
@@ -154,11 +158,25 @@ class ModelCache:
         source = await self.source(model_id)
         spec = self.decide(source, task)
         key = self.key(model_id, spec.name)
-        entry = self.entries.get(key)  # another request may have started it meanwhile
-        if entry is None:
-            entry = await self._admit(source, spec, key)
+        async with self._admitting(key):  # one admission per model: the others wait for it, then find it
+            entry = self.entries.get(key)
+            if entry is None:
+                entry = await self._admit(source, spec, key)
         self._count_use(entry, hit=False, now=now)
         return entry
+
+    @contextlib.asynccontextmanager
+    async def _admitting(self, key: str) -> AsyncIterator[None]:
+        """Hold `key`'s admission lock (making room may wait for a residency to end meanwhile)."""
+        admission = self._admissions.setdefault(key, [asyncio.Lock(), 0])
+        admission[1] += 1
+        try:
+            async with admission[0]:
+                yield
+        finally:
+            admission[1] -= 1
+            if admission[1] == 0:
+                del self._admissions[key]
 
     async def default_task(self, model_id: str) -> str:
         """The task a model is served for when its URL names none (its card's)."""
@@ -246,17 +264,18 @@ class ModelCache:
         """Around a load (worker thread): a loader slot, and the resident memory it adds.
 
         With one loader (the default) the measure is the model's own; with several, loads that
-        overlap share their growth between them.
+        overlap share their growth between them. Both ends are measured with the heap's free pages
+        handed back, so that what the load allocated and freed is not counted.
         """
         with self._loader:
-            before = memory.resident_bytes()
+            before = memory.settled_resident_bytes()
             started = time.perf_counter()
             try:
                 yield
             except BaseException:
                 self.metrics.cache.loads.labels(model=entry.key, outcome="failed").inc()
                 raise
-            added = memory.resident_bytes() - before
+            added = memory.settled_resident_bytes() - before
             entry.nbytes = max(added, 1)
             entry.measured = True
             self.metrics.cache.loads.labels(model=entry.key, outcome="loaded").inc()
@@ -306,27 +325,35 @@ class ModelCache:
         ]
 
     async def _make_room(self, needed: int, for_model: str, strict: bool = True) -> None:
-        """Unload what the policy says so that `needed` bytes more (and the model) fit; 503 if impossible.
+        """Unload what the policy says so that `needed` bytes more (and the model) fit.
 
-        `strict=False` (a model already loaded, larger than its estimate): unload what can be, never refuse.
+        When the models to unload are still within their minimum residency, wait until it is over
+        (at most MIN_RESIDENCY seconds, then plan again); 503 when waiting cannot help (busy or
+        pinned models hold the room). `strict=False` (a model already loaded, larger than its
+        estimate): unload what can be now, never wait, never refuse.
         """
-        residents = self._residents(excluding=for_model)
-        count_bound = self.settings.max_loaded_models
-        if for_model in self.entries:  # already counted among the loaded ones
-            needed += self.entries[for_model].nbytes
-        plan = cache_policy.plan_eviction(
-            residents,
-            self.history,
-            time.monotonic(),
-            needed=needed,
-            budget=self.budget,
-            min_residency=self.settings.min_residency_s,
-            max_models=count_bound,
-        )
-        if plan is None:
-            if strict:
+        deadline = time.monotonic() + self.settings.min_residency_s
+        while True:
+            residents = self._residents(excluding=for_model)
+            if for_model in self.entries:  # already counted among the loaded ones
+                needed_now = needed + self.entries[for_model].nbytes
+            else:
+                needed_now = needed
+            now = time.monotonic()
+            bounds = cache_policy.Bounds(
+                needed_now, self.budget, self.settings.min_residency_s, self.settings.max_loaded_models
+            )
+            plan = cache_policy.plan_eviction(residents, self.history, now, bounds)
+            if plan is not None or not strict:
+                break
+            wait = cache_policy.residency_wait(residents, self.history, now, bounds)
+            if wait is None or now >= deadline:
                 raise Overloaded("No loaded model can be unloaded to make room right now; retry later", retry_after=5)
-            plan = cache_policy.best_effort_eviction(residents, self.history, time.monotonic(), needed, self.budget)
+            await asyncio.sleep(min(wait, deadline - now) + 0.01)
+        if plan is None:
+            plan = cache_policy.best_effort_eviction(residents, self.history, now, needed_now, self.budget)
+        chosen = set(plan)
+        self.history.evicted(r for r in residents if r.model_id in chosen)
         for model_id in plan:
             victim = self.entries.get(model_id)
             if victim is not None:

@@ -19,7 +19,7 @@
     models_dir.py       a models directory's models, their cards, a body for each
     timm_models.py      generated timm classifiers of several sizes, in a models directory
     trace.py            request traces: Zipf popularity and a scan of one-off models
-    cache_sim.py        eviction policies replayed on a trace (ours, LRU, a candidate, Belady's MIN)
+    cache_sim.py        eviction policies replayed on a trace (ours, LRU, LRU-2, Belady's MIN)
     multimodel.py       multi-model servers: sizes, cache counters, a trace replayed request by request
     cache_report.py     scripts/benchmark_cache.py's targets and report
     gateway.py          the gateway under test: started, its pools and replicas, stopped with them

@@ -1,28 +1,35 @@
 """Eviction policies replayed on a request trace, with each model's measured size and the same budget:
 
-- `ours`: the core's policy (`runtime/cache_policy.plan_eviction`: scan-resistant LRU-2, minimum
-  residency), at the times the live server saw the requests;
+- `ours`: the core's policy (`runtime/cache_policy.plan_eviction`: scan-resistant GreedyDual-Size-
+  Frequency, minimum residency), at the times the live server saw the requests; a miss whose
+  victims are within their residency waits for it to end (as the server does), then loads;
+- `ours-no-residency`: the same with `MIN_RESIDENCY=0`: what the churn protection costs;
 - `lru`: plain least-recently-used (`cache_policy.lru_plan`);
-- `freq-size`: a candidate for the core, simulated only: the same guards and the same one-off
-  models first, then the lowest (request frequency / size), the frequency an exponentially decayed
-  request count (half-life `half_life` seconds): popular small models stay, large rarely used ones go;
+- `lru-2`: the scan-resistant LRU-2 the core used before (one-off models first, then the oldest
+  second-to-last use), with the same residency wait;
 - `belady`: Belady's MIN, the offline reference: on a miss, unload the models whose next request
   is furthest away (never again first) until the newcomer fits. Every miss loads its model (a
   server must load a model to answer it), so no policy can skip one. With unequal sizes MIN is
-  the classical offline reference, not a proven optimum (that problem is NP-hard); with equal
-  sizes it is optimal.
+  the classical offline reference, not a proven optimum (that problem is NP-hard; a size-aware
+  online policy can beat it on hit ratio); with equal sizes it is optimal.
 
 One request = one lookup; a miss loads the model after the evictions it needs. A model larger
 than the whole budget is never loaded (every request of it is a miss).
+
+`times` are when the requests were sent: live times already include the server's residency
+waits; for synthetic times (`shift_waits=True`) a wait delays every later request.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, List, Mapping, Optional, Sequence, Tuple
 
-POLICIES = ("ours", "lru", "freq-size", "belady")
+if TYPE_CHECKING:  # the core is imported when a replay runs, not with the package
+    from api_inference_community.runtime.cache_policy import Bounds, History, Resident
+
+POLICIES = ("ours", "ours-no-residency", "lru", "lru-2", "belady")
 
 
 @dataclass
@@ -35,6 +42,8 @@ class Replay:
     refused: int = 0  # misses the policy could not make room for (the live server answers 503)
     evictions: int = 0
     peak_bytes: int = 0
+    waits: int = 0  # misses that waited for a minimum residency to end
+    waited_s: float = 0.0
 
     @property
     def hit_ratio(self) -> float:
@@ -50,6 +59,8 @@ class Replay:
             "evictions": self.evictions,
             "hit_ratio": self.hit_ratio,
             "peak_bytes": self.peak_bytes,
+            "waits": self.waits,
+            "waited_s": self.waited_s,
         }
 
 
@@ -70,47 +81,61 @@ def replay(
     budget: int,
     times: Optional[Sequence[float]] = None,
     min_residency: float = 0.0,
-    half_life: float = 120.0,
+    shift_waits: bool = False,
 ) -> Replay:
     """Replay `trace` under `policy` with `sizes` (bytes per model) and `budget` bytes.
 
     `times`: when each request arrived (seconds; the request's index by default), for the minimum
-    residency and the decay of `freq-size`'s frequencies.
+    residency.
     """
     if policy not in POLICIES:
         raise ValueError(f"unknown policy {policy!r}; known: {', '.join(POLICIES)}")
-    from api_inference_community.runtime.cache_policy import History, Resident, lru_plan, plan_eviction
+    from api_inference_community.runtime.cache_policy import (
+        Bounds,
+        History,
+        Resident,
+        lru_plan,
+        plan_eviction,
+        residency_wait,
+    )
 
     clock = list(times) if times is not None else [float(i) for i in range(len(trace))]
+    residency = 0.0 if policy == "ours-no-residency" else min_residency
     following = next_uses(trace) if policy == "belady" else []
     loaded: Dict[str, float] = {}  # model -> loaded at
     next_request: Dict[str, float] = {}  # belady: model -> index of its next request
     history, last_use = History(), {}
-    frequency = DecayedFrequency(half_life)
+    delay = 0.0  # shift_waits: the waits so far
     result = Replay(policy)
     for index, model in enumerate(trace):
-        now = clock[index]
+        arrived = now = clock[index] + delay
         if model in loaded:
             result.hits += 1
         else:
             result.misses += 1
             size = sizes[model]
+            residents = [Resident(m, sizes[m], at) for m, at in loaded.items()]
             if size > budget:
                 victims: Optional[List[str]] = None
             elif policy == "belady":
                 victims = _furthest(loaded, next_request, sizes, needed=size, budget=budget)
-            elif policy == "freq-size":
-                victims = _least_frequent_per_byte(
-                    loaded, history, frequency, sizes, now, needed=size, budget=budget, min_residency=min_residency
-                )
+            elif policy == "lru":
+                victims = lru_plan(residents, last_use, needed=size, budget=budget)
             else:
-                residents = [Resident(m, sizes[m], at) for m, at in loaded.items()]
-                if policy == "ours":
-                    victims = plan_eviction(
-                        residents, history, now, needed=size, budget=budget, min_residency=min_residency
-                    )
+                bounds = Bounds(size, budget, residency)
+                if policy == "lru-2":
+                    victims, wait = _lru2_plan(residents, history, now, bounds)
                 else:
-                    victims = lru_plan(residents, last_use, needed=size, budget=budget)
+                    wait = residency_wait(residents, history, now, bounds) or 0.0
+                if wait:  # the server waits for the residency to end, then unloads
+                    result.waits += 1
+                    result.waited_s += wait
+                    now += wait
+                    delay += wait if shift_waits else 0.0
+                if policy != "lru-2":
+                    victims = plan_eviction(residents, history, now + 1e-9, bounds)
+                    chosen = set(victims or ())
+                    history.evicted(r for r in residents if r.model_id in chosen)
             if victims is None:
                 result.refused += 1
             else:
@@ -119,13 +144,36 @@ def replay(
                     next_request.pop(victim, None)
                 result.evictions += len(victims)
                 loaded[model] = now
-        history.record(model, now)
-        frequency.record(model, now)
-        last_use[model] = now
+        history.record(model, arrived)
+        last_use[model] = arrived
         if policy == "belady" and model in loaded:
             next_request[model] = following[index]
         result.peak_bytes = max(result.peak_bytes, sum(sizes[m] for m in loaded))
     return result
+
+
+def _lru2_plan(
+    residents: Sequence[Resident], history: History, now: float, bounds: Bounds
+) -> Tuple[Optional[List[str]], float]:
+    """`lru-2`: one-off models first (least recently used first), then the oldest second-to-last
+    use; the victims, and the seconds to wait for their minimum residency to end."""
+
+    def rank(resident: Resident) -> Tuple[int, float]:
+        uses = history.uses(resident.model_id)
+        return (0, uses.last) if uses.count < 2 else (1, uses.previous)
+
+    used = sum(r.nbytes for r in residents)
+    victims, wait = [], 0.0
+    for resident in sorted(residents, key=rank):
+        if used + bounds.needed <= bounds.budget:
+            break
+        victims.append(resident.model_id)
+        used -= resident.nbytes
+        if history.uses(resident.model_id).count >= 2:
+            wait = max(wait, resident.loaded_at + bounds.min_residency - now)
+    if used + bounds.needed > bounds.budget:
+        return None, 0.0
+    return victims, wait
 
 
 def _furthest(
@@ -142,57 +190,13 @@ def _furthest(
     return victims
 
 
-class DecayedFrequency:
-    """Each model's request count, decayed by half every `half_life` seconds."""
-
-    def __init__(self, half_life: float) -> None:
-        self.half_life = half_life
-        self._counts: Dict[str, Tuple[float, float]] = {}  # model -> (count, at)
-
-    def record(self, model: str, now: float) -> None:
-        self._counts[model] = (self.value(model, now) + 1.0, now)
-
-    def value(self, model: str, now: float) -> float:
-        count, at = self._counts.get(model, (0.0, now))
-        return count * 0.5 ** ((now - at) / self.half_life)
-
-
-def _least_frequent_per_byte(
-    loaded: Mapping[str, float],
-    history: Any,
-    frequency: DecayedFrequency,
-    sizes: Mapping[str, int],
-    now: float,
-    needed: int,
-    budget: int,
-    min_residency: float,
-) -> Optional[List[str]]:
-    """`freq-size`: one-off models first (least recent first), then the lowest frequency per byte,
-    never a model used more than once and loaded less than `min_residency` seconds ago."""
-    candidates = []
-    for model, loaded_at in loaded.items():
-        uses = history.uses(model)
-        if len(uses) < 2:
-            candidates.append(((0, uses[-1] if uses else -math.inf), model))
-        elif now - loaded_at >= min_residency:
-            candidates.append(((1, frequency.value(model, now) / max(sizes[model], 1)), model))
-    used = sum(sizes[m] for m in loaded)
-    victims = []
-    for _key, model in sorted(candidates):
-        if used + needed <= budget:
-            break
-        victims.append(model)
-        used -= sizes[model]
-    return victims if used + needed <= budget else None
-
-
 def replay_all(
     trace: Sequence[str],
     sizes: Mapping[str, int],
     budget: int,
     times: Optional[Sequence[float]] = None,
     min_residency: float = 0.0,
-    half_life: float = 120.0,
+    shift_waits: bool = False,
 ) -> Dict[str, Replay]:
     """Every policy on the same trace, sizes and budget."""
-    return {policy: replay(policy, trace, sizes, budget, times, min_residency, half_life) for policy in POLICIES}
+    return {policy: replay(policy, trace, sizes, budget, times, min_residency, shift_waits) for policy in POLICIES}

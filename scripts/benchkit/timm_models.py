@@ -96,13 +96,21 @@ def describe_models(models: Sequence[GeneratedModel]) -> List[dict]:
     ]
 
 
-PRIMER = ("test_efficientnet", 10)
+PRIMER_PREFIX = "primer"
 
 
-def build_primer(models_dir: Path) -> str:
-    """A tiny model outside the benchmark's set, loaded first so that the process's one-time costs
-    (lazy initializations of the first load) are not counted in a benchmark model's size."""
-    model_id = f"{ORGANIZATION}/primer"
-    if not (models_dir / model_id / "model.safetensors").is_file():
-        _save(models_dir / model_id, *PRIMER, seed=10_000)
-    return model_id
+def build_primers(models_dir: Path, architectures: Sequence[Tuple[str, int]] = ARCHITECTURES) -> List[str]:
+    """One small model per architecture, outside the benchmark's set: loaded (and used) once before a
+    trace, so that the process's one-time costs (lazy initializations, each architecture's code and
+    kernels) are paid before the memory of the trace is measured, and not counted in a model's size."""
+    ids = []
+    for index, architecture in enumerate(sorted({name for name, _classes in architectures})):
+        model_id = f"{ORGANIZATION}/{PRIMER_PREFIX}-{architecture.replace('_', '-')}"
+        if not (models_dir / model_id / "model.safetensors").is_file():
+            _save(models_dir / model_id, architecture, 10, seed=10_000 + index)
+        ids.append(model_id)
+    return ids
+
+
+def is_primer(model_id: str) -> bool:
+    return model_id.rpartition("/")[2].startswith(PRIMER_PREFIX)
