@@ -150,3 +150,8 @@ def test_template_is_the_generated_output_for_every_task():
     on_disk = {path: (TEMPLATE / path).read_text() for path in expected if (TEMPLATE / path).is_file()}
     assert on_disk == expected, "run `python manage.py template` after changing the registry or pipeline_docs"
     assert read_allowed_tasks(TEMPLATE / "app" / "main.py") == sorted(TASKS)
+
+
+@pytest.mark.parametrize("main_py", sorted((ROOT / "docker_images").glob("*/app/main.py")), ids=lambda p: p.parts[-3])
+def test_every_image_offers_get_pipeline_to_tests_written_for_the_upstream(main_py):
+    assert "\nget_pipeline = pipeline_getter(ALLOWED_TASKS)" in main_py.read_text(encoding="utf-8")

@@ -6,6 +6,7 @@ ALLOWED_TASKS stays a literal dict: tools read it without importing the library.
 from typing import Dict, Type
 
 from api_inference_community import Pipeline, create_app
+from api_inference_community.compat.pipeline_getter import pipeline_getter
 from app.pipelines import (
     AudioClassificationPipeline,
     AudioToAudioPipeline,
@@ -79,3 +80,4 @@ ALLOWED_TASKS: Dict[str, Type[Pipeline]] = {
 }
 
 app = create_app(ALLOWED_TASKS)
+get_pipeline = pipeline_getter(ALLOWED_TASKS)  # for tests written for the upstream package

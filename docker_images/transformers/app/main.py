@@ -1,6 +1,7 @@
 from typing import Dict, Type
 
 from api_inference_community import Pipeline, create_app
+from api_inference_community.compat.pipeline_getter import pipeline_getter
 from app.pipelines import (
     AudioClassificationPipeline,
     AutomaticSpeechRecognitionPipeline,
@@ -58,3 +59,4 @@ ALLOWED_TASKS: Dict[str, Type[Pipeline]] = {
 }
 
 app = create_app(ALLOWED_TASKS)
+get_pipeline = pipeline_getter(ALLOWED_TASKS)  # for tests written for the upstream package
