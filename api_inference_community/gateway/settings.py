@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from typing import Dict, Mapping, Optional, Tuple
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ..runtime.settings import read_environment
 
 ENVIRONMENT_VARIABLES = {
     "host": "GATEWAY_HOST",
@@ -181,18 +183,10 @@ class GatewaySettings(BaseModel):
 
     @classmethod
     def from_env(cls, environ: Optional[Mapping[str, str]] = None, **overrides: object) -> GatewaySettings:
-        environ = os.environ if environ is None else environ
-        values: dict = {field: environ[name] for field, name in ENVIRONMENT_VARIABLES.items() if name in environ}
-        values.update(overrides)
         try:
-            return cls.model_validate(values)
-        except ValidationError as error:
-            problems = "; ".join(
-                f"{ENVIRONMENT_VARIABLES.get(str(e['loc'][0]), e['loc'][0]) if e['loc'] else 'settings'}: "
-                f"{str(e['msg']).removeprefix('Value error, ')}"
-                for e in error.errors()
-            )
-            raise GatewaySettingsError(f"Invalid gateway configuration: {problems}") from None
+            return read_environment(cls, ENVIRONMENT_VARIABLES, environ, overrides)
+        except ValueError as error:
+            raise GatewaySettingsError(f"Invalid gateway configuration: {error}") from None
 
     @property
     def state_path(self) -> str:

@@ -6,7 +6,7 @@ import contextlib
 import contextvars
 import functools
 import os
-from typing import Any, Iterator, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterator, Mapping, Optional, Tuple, Type, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -179,14 +179,10 @@ class Settings(BaseModel):
     @classmethod
     def from_env(cls, environ: Optional[Mapping[str, str]] = None, **overrides: object) -> Settings:
         """Build settings from environment variables; keyword overrides win."""
-        environ = os.environ if environ is None else environ
-        values: dict = {field: environ[name] for field, name in ENVIRONMENT_VARIABLES.items() if name in environ}
-        values.update(overrides)
         try:
-            return cls.model_validate(values)
-        except ValidationError as error:
-            problems = "; ".join(_describe_problem(e) for e in error.errors())
-            raise SettingsError(f"Invalid configuration: {problems}") from None
+            return read_environment(cls, ENVIRONMENT_VARIABLES, environ, overrides)
+        except ValueError as error:
+            raise SettingsError(f"Invalid configuration: {error}") from None
 
     @property
     def serves_many_models(self) -> bool:
@@ -199,12 +195,32 @@ class Settings(BaseModel):
         return os.path.join(self.hf_home, "hub") if self.hf_home else None
 
 
-def _describe_problem(error: Any) -> str:
+SettingsModel = TypeVar("SettingsModel", bound=BaseModel)
+
+
+def read_environment(
+    model: Type[SettingsModel],
+    variables: Mapping[str, str],
+    environ: Optional[Mapping[str, str]] = None,
+    overrides: Optional[Mapping[str, object]] = None,
+) -> SettingsModel:
+    """`model` from the environment variables `variables` names (field -> variable; keyword
+    overrides win). Invalid values raise ValueError naming each variable."""
+    environ = os.environ if environ is None else environ
+    values: Dict[str, object] = {field: environ[name] for field, name in variables.items() if name in environ}
+    values.update(overrides or {})
+    try:
+        return model.model_validate(values)
+    except ValidationError as error:
+        raise ValueError("; ".join(_describe_problem(e, variables) for e in error.errors())) from None
+
+
+def _describe_problem(error: Any, variables: Mapping[str, str]) -> str:
     """One invalid setting, named by its environment variable (model-level checks name theirs)."""
     message = str(error["msg"]).removeprefix("Value error, ")
     if not error["loc"]:
         return message
-    return f"{ENVIRONMENT_VARIABLES.get(str(error['loc'][0]), error['loc'][0])}: {message}"
+    return f"{variables.get(str(error['loc'][0]), error['loc'][0])}: {message}"
 
 
 # The settings of the app whose pipeline is being built (see `use_settings`).
