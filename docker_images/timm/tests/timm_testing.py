@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterator, Optional
+from typing import Dict, Optional
 
 import numpy as np
 import timm
@@ -16,7 +14,7 @@ import torch
 from PIL import Image
 from timm.models import save_for_hf
 
-from api_inference_community.runtime.settings import get_settings
+from api_inference_community.testing.environment import environment
 from api_inference_community.testing.hub_cache import make_hub_cache
 
 LABELS = ["cat", "dog", "bird", "fish"]
@@ -78,26 +76,6 @@ def build_models(root: Path) -> Models:
     make_hub_cache(hf_home / "hub", LABELED_ID, labeled)
     make_hub_cache(hf_home / "hub", IMAGENET_ID, imagenet)
     return Models(labeled=labeled, imagenet=imagenet, plain=plain, hf_home=hf_home)
-
-
-@contextlib.contextmanager
-def environment(**values: Optional[str]) -> Iterator[None]:
-    """Set (or, with None, remove) environment variables and re-read the process settings."""
-    saved = {name: os.environ.get(name) for name in values}
-    try:
-        _set_environment(values)
-        yield
-    finally:
-        _set_environment(saved)
-
-
-def _set_environment(values: Dict[str, Optional[str]]) -> None:
-    for name, value in values.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-    get_settings.cache_clear()
 
 
 def make_pipeline(model_dir: Path, **env: Optional[str]):

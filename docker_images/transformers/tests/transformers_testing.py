@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import io
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,8 @@ from PIL import Image
 from starlette.testclient import TestClient
 
 from api_inference_community import Pipeline, create_app
-from api_inference_community.runtime.settings import Settings, get_settings, use_settings
+from api_inference_community.runtime.settings import Settings, use_settings
+from api_inference_community.testing.environment import environment
 from api_inference_community.testing.examples import picture, tone
 from api_inference_community.testing.hub_cache import make_hub_cache
 from api_inference_community.testing.live import ThreadedServer as CoreThreadedServer
@@ -51,26 +51,6 @@ def build_models(root: Path) -> Models:
 
 
 # ------------------------------------------------------------ environment
-
-
-@contextlib.contextmanager
-def environment(**values: Optional[str]) -> Iterator[None]:
-    """Set (or, with None, remove) environment variables; re-read the process settings."""
-    saved = {name: os.environ.get(name) for name in values}
-    try:
-        _set(values)
-        yield
-    finally:
-        _set(saved)
-
-
-def _set(values: Dict[str, Optional[str]]) -> None:
-    for name, value in values.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-    get_settings.cache_clear()
 
 
 def load(pipeline_class: Type[Pipeline], folder: Path, env: Optional[Dict[str, Optional[str]]] = None, **settings: Any):
