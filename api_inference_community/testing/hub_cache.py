@@ -1,11 +1,14 @@
-"""An offline Hub cache laid out by tests, so that a Hub id resolves through huggingface_hub without a network."""
+"""An offline Hub cache laid out by tests, so that a Hub id resolves through huggingface_hub without a network;
+and the Hub client made online again for clients of local servers."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
 from pathlib import Path
+from typing import Iterator
 
 DEFAULT_REVISION = "0123456789abcdef0123456789abcdef01234567"
 
@@ -33,3 +36,20 @@ def make_hub_cache(cache_dir: Path, repo_id: str, files: Path, revision: str = D
     (repo_dir / "refs").mkdir(exist_ok=True)
     (repo_dir / "refs" / "main").write_text(revision)
     return snapshot
+
+
+@contextlib.contextmanager
+def online_hub_client() -> Iterator[None]:
+    """huggingface_hub refuses every URL, a local server's too, when HF_HUB_OFFLINE is set in this
+    process (as the servers' tests set it): inside the block its clients are online."""
+    import huggingface_hub.constants
+    from huggingface_hub.utils import reset_sessions
+
+    saved = huggingface_hub.constants.HF_HUB_OFFLINE
+    huggingface_hub.constants.HF_HUB_OFFLINE = False
+    reset_sessions()
+    try:
+        yield
+    finally:
+        huggingface_hub.constants.HF_HUB_OFFLINE = saved
+        reset_sessions()

@@ -10,20 +10,15 @@ import pytest
 import requests
 from st_testing import HEAD, IMAGE_DIR, LONG, PROMPTS, REPO_ID, TAIL, TEXTS
 
+from api_inference_community.testing.hub_cache import online_hub_client
 from api_inference_community.testing.live import live_server
 
 
 @pytest.fixture(scope="module", autouse=True)
 def online_client():
-    """huggingface_hub refuses every URL when HF_HUB_OFFLINE is set in this process: clients here are online."""
-    import huggingface_hub.constants
-    from huggingface_hub.utils import reset_sessions
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
-        reset_sessions()
+    """InferenceClient against the live servers here, although HF_HUB_OFFLINE is set in this process."""
+    with online_hub_client():
         yield
-    reset_sessions()
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ for path in (TESTS_DIR.parent, TESTS_DIR):  # `app` (the image's package) and th
 from transformers_testing import Models, ThreadedServer, build_models, load, serving  # noqa: E402
 
 from api_inference_community import Pipeline  # noqa: E402
+from api_inference_community.testing.hub_cache import online_hub_client  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -73,12 +74,6 @@ def pipeline(models: Models) -> Callable[[str], Pipeline]:
 
 @pytest.fixture(scope="module", autouse=True)
 def online_client():
-    """huggingface_hub refuses every URL when HF_HUB_OFFLINE is set in this process: clients here are online."""
-    import huggingface_hub.constants
-    from huggingface_hub.utils import reset_sessions
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
-        reset_sessions()
+    """InferenceClient against the live servers here, although HF_HUB_OFFLINE is set in this process."""
+    with online_hub_client():
         yield
-    reset_sessions()
